@@ -1,0 +1,164 @@
+"""Canonical JSON (``json-stable-v1``) and the small encodings every format shares.
+
+``canonicalize`` must produce byte-for-byte what the reference implementation's
+``canonicalize`` produces: object keys sorted (by UTF-16 code units, as JavaScript's
+default sort does), arrays in order, primitives encoded as ``JSON.stringify`` encodes
+them. Audit hash chains and policy-bundle signatures are computed over it, so a log
+written by one implementation verifies under the other.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+import unicodedata
+from decimal import Decimal
+from typing import Any
+
+__all__ = [
+    "b64url_decode",
+    "b64url_encode",
+    "canonicalize",
+    "canonicalize_crypto_aad",
+    "js_number",
+    "js_string",
+    "short_hash",
+]
+
+_encode_string = json.encoder.encode_basestring  # escapes like JSON.stringify for BMP text
+
+
+def js_string(value: str) -> str:
+    """Encode a string as ``JSON.stringify`` does (non-ASCII kept, lone surrogates escaped)."""
+    encoded = _encode_string(value)
+    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
+        encoded = "".join(
+            f"\\u{ord(ch):04x}" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in encoded
+        )
+    return encoded
+
+
+def js_number(value: int | float) -> str:
+    """Render a number as JavaScript's ``String(n)`` / ``JSON.stringify(n)`` does
+    (ECMAScript Number::toString: shortest round-trip digits, exponent form outside
+    1e-7 < |n| < 1e21)."""
+    if isinstance(value, bool):
+        raise TypeError("booleans are not numbers")
+    if isinstance(value, int):
+        return str(value)
+    if not math.isfinite(value):
+        return "null"
+    if value == 0:
+        return "0"
+    sign = "-" if value < 0 else ""
+    exact = Decimal(repr(abs(value))).normalize()
+    _, digit_tuple, exponent = exact.as_tuple()
+    digits = "".join(map(str, digit_tuple))
+    k = len(digits)
+    n = k + int(exponent)  # value = 0.<digits> * 10**n
+    if k <= n <= 21:
+        body = digits + "0" * (n - k)
+    elif 0 < n <= 21:
+        body = f"{digits[:n]}.{digits[n:]}"
+    elif -6 < n <= 0:
+        body = "0." + "0" * (-n) + digits
+    else:
+        mantissa = digits[0] + (f".{digits[1:]}" if k > 1 else "")
+        body = f"{mantissa}e{'+' if n - 1 >= 0 else '-'}{abs(n - 1)}"
+    return sign + body
+
+
+def _sort_key(key: str) -> list[int]:
+    encoded = key.encode("utf-16-be", "surrogatepass")
+    return [int.from_bytes(encoded[i : i + 2], "big") for i in range(0, len(encoded), 2)]
+
+
+def _needs_utf16_sort(keys: list[str]) -> bool:
+    return any(not k.isascii() for k in keys)
+
+
+def canonicalize(value: Any) -> str:
+    """Sorted-key, whitespace-free JSON text of ``value`` (``json-stable-v1``)."""
+    parts: list[str] = []
+    _canonical_into(value, parts)
+    return "".join(parts)
+
+
+def _canonical_into(value: Any, out: list[str]) -> None:
+    if value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif isinstance(value, str):
+        out.append(js_string(value))
+    elif isinstance(value, int | float):
+        out.append(js_number(value))
+    elif isinstance(value, dict):
+        keys = list(value.keys())
+        keys.sort(key=_sort_key) if _needs_utf16_sort(keys) else keys.sort()
+        out.append("{")
+        first = True
+        for key in keys:
+            if not first:
+                out.append(",")
+            first = False
+            out.append(js_string(key))
+            out.append(":")
+            _canonical_into(value[key], out)
+        out.append("}")
+    elif isinstance(value, list | tuple):
+        out.append("[")
+        for index, item in enumerate(value):
+            if index:
+                out.append(",")
+            _canonical_into(item, out)
+        out.append("]")
+    else:
+        raise TypeError(f"cannot canonicalize a value of type {type(value).__name__}")
+
+
+def canonicalize_crypto_aad(aad: Any) -> str:
+    """Canonical JSON in which every string value and every object key is NFKC-normalized
+    (AAD encoding ``nfkc-json-v2``). Two keys of one object that normalize to the same
+    text are refused, so two different AADs can never encode to the same bytes."""
+    return canonicalize(_nfkc_tree(aad))
+
+
+def _nfkc_tree(value: Any) -> Any:
+    if isinstance(value, str):
+        return unicodedata.normalize("NFKC", value)
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            folded = unicodedata.normalize("NFKC", key)
+            if folded in out:
+                from haechi.errors import CryptoError
+
+                raise CryptoError(f'crypto AAD NFKC key collision: "{folded}"')
+            out[folded] = _nfkc_tree(item)
+        return out
+    if isinstance(value, list | tuple):
+        return [_nfkc_tree(item) for item in value]
+    return value
+
+
+def b64url_encode(data: bytes) -> str:
+    """base64url without padding."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str) -> bytes:
+    """Decode base64url with or without padding; raises ``ValueError`` on bad input."""
+    if not isinstance(text, str):
+        raise ValueError("base64url value must be a string")
+    padded = text + "=" * (-len(text) % 4)
+    return base64.urlsafe_b64decode(padded.encode("ascii"))
+
+
+def short_hash(text: str) -> str:
+    """The first 12 hex characters of sha256(text)."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]
