@@ -167,8 +167,9 @@ def haechi_register_cli_commands(register: Register) -> None:
     """Register ``haechi`` sub-commands.
 
     A command class has a unique ``NAME`` (the sub-command word), a one-line
-    ``SUMMARY``, ``add_arguments(parser)`` and ``run(args, app) -> int`` returning the
-    exit code.
+    ``SUMMARY``, optional ``USAGE``/``DETAIL`` help text, a static
+    ``add_arguments(parser)`` (argparse) and ``run(args, output, pm) -> int`` returning
+    the exit code (``output`` is :class:`haechi.cli.console.Output`).
 
     :param register: call ``register(cls)`` once per command class.
     """

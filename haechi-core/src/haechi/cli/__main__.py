@@ -1,0 +1,5 @@
+import sys
+
+from haechi.cli import main
+
+sys.exit(main())

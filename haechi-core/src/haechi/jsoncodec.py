@@ -1,0 +1,57 @@
+"""JSON encoding and decoding for payloads.
+
+Payloads can be megabytes, so encoding uses ``orjson`` (about 15x faster than the stdlib's
+pretty printer, which falls back to pure Python whenever ``indent`` is set). Decoding uses
+the stdlib parser, which measured faster on string-heavy chat payloads and accepts every
+document JavaScript's ``JSON.parse`` accepts (big integers, lone surrogate escapes) — except
+``NaN``/``Infinity``, which are not JSON and are refused here as they are there.
+Where orjson cannot encode a value (an integer beyond 64 bits, a lone surrogate), the
+stdlib encoder is used with ASCII escapes, so output is always valid UTF-8 JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import orjson
+
+__all__ = ["dumps_compact", "dumps_pretty", "loads"]
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+_decoder = json.JSONDecoder(parse_constant=_refuse_constant)
+
+
+def loads(text: str) -> Any:
+    """Parse JSON text; raises ``ValueError`` (``json.JSONDecodeError``) or
+    ``RecursionError`` for absurdly deep input."""
+    value, end = _decoder.raw_decode(text, _skip_ws(text, 0))
+    if _skip_ws(text, end) != len(text):
+        raise json.JSONDecodeError("Extra data", text, end)
+    return value
+
+
+def _skip_ws(text: str, index: int) -> int:
+    while index < len(text) and text[index] in " \t\n\r":
+        index += 1
+    return index
+
+
+def dumps_pretty(value: Any) -> str:
+    """Two-space indented JSON, like ``JSON.stringify(value, null, 2)``."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode("utf-8")
+    except (TypeError, orjson.JSONEncodeError):
+        return json.dumps(value, indent=2, ensure_ascii=True)
+
+
+def dumps_compact(value: Any) -> bytes:
+    """Compact UTF-8 JSON, like ``JSON.stringify(value)``."""
+    try:
+        return orjson.dumps(value)
+    except (TypeError, orjson.JSONEncodeError):
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=True).encode("ascii")
