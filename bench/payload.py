@@ -24,9 +24,11 @@ import time
 from pathlib import Path
 
 REFERENCE_MS = {"a": 295.0, "b": 10.5, "c": 65.0, "d": 218.0}
-FILLER = ("Could you summarise the quarterly report and list the open action items for the "
-          "platform team before Friday? The deployment notes mention a regression in the "
-          "billing service and a follow-up on the incident review. ")
+FILLER = (
+    "Could you summarise the quarterly report and list the open action items for the "
+    "platform team before Friday? The deployment notes mention a regression in the "
+    "billing service and a follow-up on the incident review. "
+)
 
 
 def chat_payload(rng: random.Random) -> dict:
@@ -68,9 +70,13 @@ def wide_payload() -> dict:
 
 def run_cli(workdir: Path, payload: Path) -> float:
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "haechi", "protect", str(payload), "--json"],
-                          cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                          check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "haechi", "protect", str(payload), "--json"],
+        cwd=workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        check=False,
+    )
     elapsed = time.perf_counter() - start
     if proc.returncode not in (0, 3):
         raise SystemExit(f"haechi protect failed: {proc.stderr.decode()}")
@@ -106,25 +112,41 @@ def main() -> int:
     parser.add_argument("--mode", default="enforce", choices=("enforce", "dry-run"))
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="haechi-bench-payload-"))
-    subprocess.run([sys.executable, "-m", "haechi", "init", "--json"], cwd=workdir, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "haechi", "init", "--json"],
+        cwd=workdir,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     config_path = workdir / "haechi.config.json"
     config = json.loads(config_path.read_text())
     config["policy"]["mode"] = args.mode
     config_path.write_text(json.dumps(config))
 
     rng = random.Random(7)
-    payloads = {"a": chat_payload(rng), "b": flat_payload(), "c": nested_payload(),
-                "d": wide_payload()}
+    payloads = {
+        "a": chat_payload(rng),
+        "b": flat_payload(),
+        "c": nested_payload(),
+        "d": wide_payload(),
+    }
     tiny = workdir / "tiny.json"
     tiny.write_text('{"messages":[{"role":"user","content":"hi"}]}')
     baseline = median_cli(workdir, tiny, args.runs)
-    print(f"mode {args.mode}; {args.runs} runs each; start-up baseline "
-          f"{baseline * 1000:.1f} ms (median, subtracted)")
-    print(f"{'payload':<34}{'size':>10}{'CLI ms':>10}{'MB/s':>8}{'in-proc ms':>12}"
-          f"{'ref ms':>9}{'speed-up':>10}")
-    labels = {"a": "(a) chat, 2,000 messages", "b": "(b) flat 256 KB string",
-              "c": "(c) nesting depth 200", "d": "(d) 5,000 keys + 5,000 items"}
+    print(
+        f"mode {args.mode}; {args.runs} runs each; start-up baseline "
+        f"{baseline * 1000:.1f} ms (median, subtracted)"
+    )
+    print(
+        f"{'payload':<34}{'size':>10}{'CLI ms':>10}{'MB/s':>8}{'in-proc ms':>12}"
+        f"{'ref ms':>9}{'speed-up':>10}"
+    )
+    labels = {
+        "a": "(a) chat, 2,000 messages",
+        "b": "(b) flat 256 KB string",
+        "c": "(c) nesting depth 200",
+        "d": "(d) 5,000 keys + 5,000 items",
+    }
     for key, document in payloads.items():
         path = workdir / f"payload-{key}.json"
         path.write_text(json.dumps(document))
@@ -133,8 +155,10 @@ def main() -> int:
         proc_ms = in_process(workdir, path, args.runs) * 1000
         rate = size / 1e6 / (cli_ms / 1000) if cli_ms else float("inf")
         speedup = REFERENCE_MS[key] / cli_ms if cli_ms else float("inf")
-        print(f"{labels[key]:<34}{size / 1e6:>8.2f}MB{cli_ms:>10.1f}{rate:>8.1f}{proc_ms:>12.1f}"
-              f"{REFERENCE_MS[key]:>9.1f}{speedup:>9.1f}x")
+        print(
+            f"{labels[key]:<34}{size / 1e6:>8.2f}MB{cli_ms:>10.1f}{rate:>8.1f}{proc_ms:>12.1f}"
+            f"{REFERENCE_MS[key]:>9.1f}{speedup:>9.1f}x"
+        )
     return 0
 
 

@@ -13,6 +13,7 @@ import base64
 import hashlib
 import json
 import math
+import re
 import unicodedata
 from decimal import Decimal
 from typing import Any
@@ -30,13 +31,14 @@ __all__ = [
 _encode_string = json.encoder.encode_basestring  # escapes like JSON.stringify for BMP text
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def js_string(value: str) -> str:
     """Encode a string as ``JSON.stringify`` does (non-ASCII kept, lone surrogates escaped)."""
     encoded = _encode_string(value)
-    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
-        encoded = "".join(
-            f"\\u{ord(ch):04x}" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in encoded
-        )
+    if not value.isascii() and _SURROGATE.search(value):
+        encoded = _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", encoded)
     return encoded
 
 

@@ -42,8 +42,9 @@ def known_names(registries: Registries) -> KnownNames:
         adapters=adapters | set(builtin.adapters),
         adapter_aliases={**builtin.adapter_aliases, **aliases},
         detector_types=detector_types,
-        authenticators=set(registries.authenticators) | set(builtin.authenticators),
-        crypto_providers=set(registries.crypto_providers) | {"external"},
+        # "none" needs no class: it is the absence of client authentication.
+        authenticators=set(registries.authenticators) | {"none"},
+        crypto_providers=set(registries.crypto_providers),
         audit_sinks=set(registries.audit_sinks),
         token_stores=set(registries.token_stores),
     )
@@ -125,11 +126,6 @@ class Runtime:
     @cached_property
     def crypto(self) -> Any:
         provider = self.config.keys.provider
-        if provider not in self.registries.crypto_providers:
-            raise HaechiError(
-                f"keys.provider {provider!r} needs a crypto provider plugin; "
-                "install haechi-crypto-kms or use \"local\""
-            )
         key_file = Path(self.config.keys.key_file)
         if provider == "local" and not key_file.exists():
             raise HaechiError(

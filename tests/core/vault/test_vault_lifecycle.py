@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from haechi.crypto.isotime import parse_iso, to_iso
+from haechi.isotime import parse_iso, to_iso
 from haechi.errors import TokenVaultError
 from haechi.vault.sqlite_store import SqliteTokenStore
 from haechi.vault.store import TokenStore
@@ -34,7 +34,7 @@ def _issue(vault: TokenVault, value: str = "alice@example.com", **context: str):
 
 def test_store_satisfies_the_seam(vault: TokenVault) -> None:
     assert isinstance(vault.store, TokenStore)
-    assert SqliteTokenStore.NAME == "sqlite"
+    assert SqliteTokenStore.NAME == "local"
 
 
 def test_record_holds_envelope_aad_and_metadata(vault: TokenVault, clock) -> None:

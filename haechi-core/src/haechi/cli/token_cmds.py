@@ -7,6 +7,7 @@ import argparse
 
 from haechi.cli.common import add_config_argument
 from haechi.cli.console import Output
+from haechi.isotime import to_iso, utc_now
 from haechi.errors import HaechiError
 from haechi.runtime import Runtime
 
@@ -47,7 +48,10 @@ class TokenPurgeCommand:
         if bool(args.token) == bool(args.expired):
             raise HaechiError("token-purge needs either a token or --expired")
         vault = Runtime.load(args.config, pm=pm).vault
-        result = vault.purge_expired() if args.expired else vault.purge(args.token)
+        if args.expired:
+            result = {"purged": vault.purge_expired(), "purgedAt": to_iso(utc_now())}
+        else:
+            result = vault.purge(args.token)
         output.json({"ok": True, "command": "token-purge", "result": result})
         return 0
 

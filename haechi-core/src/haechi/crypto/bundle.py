@@ -16,7 +16,7 @@ from typing import Any
 
 from haechi.canonical import b64url_encode, canonicalize
 from haechi.crypto.domains import POLICY_BUNDLE_SIGNING
-from haechi.crypto.isotime import to_iso, utc_now
+from haechi.isotime import to_iso, utc_now
 from haechi.errors import CryptoError, PolicyError
 
 __all__ = ["BUNDLE_ALG", "BUNDLE_VERSION", "sign_policy_bundle", "verify_policy_bundle"]

@@ -27,7 +27,7 @@ from typing import Any, Literal
 import attrs
 
 from haechi.canonical import b64url_decode, b64url_encode
-from haechi.crypto.isotime import to_iso, utc_now
+from haechi.isotime import to_iso, utc_now
 from haechi.errors import CryptoError
 
 __all__ = [

@@ -27,7 +27,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from haechi.canonical import b64url_decode, b64url_encode, canonicalize, canonicalize_crypto_aad
-from haechi.crypto.isotime import parse_iso, to_iso, utc_now
+from haechi.isotime import parse_iso, to_iso, utc_now
 from haechi.crypto.keyfile import KEY_ALG, KeyEntry, KeyFile, load_key_file
 from haechi.crypto.nonce_budget import NonceBudget, budget_report
 from haechi.errors import CryptoError
@@ -65,6 +65,11 @@ class LocalCryptoProvider:
         self._keys: KeyFile | None = None
         self._keys_lock = threading.Lock()
         self._budget = NonceBudget(self._path)
+
+    @classmethod
+    def from_config(cls, config: Any) -> LocalCryptoProvider:
+        """The provider for ``keys.keyFile`` of a loaded configuration."""
+        return cls(config.keys.key_file)
 
     # -- keys ------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from haechi.crypto.isotime import to_iso
+from haechi.isotime import to_iso
 
 __all__ = ["VaultDecision", "VaultOperation", "vault_event"]
 

@@ -79,7 +79,12 @@ class SqliteTokenStore:
     """Token records in the SQLite database at ``path`` (created on first use).
     ``lock_timeout_ms`` bounds how long a writer waits for another one."""
 
-    NAME: ClassVar[str] = "sqlite"
+    NAME: ClassVar[str] = "local"
+
+    @classmethod
+    def from_config(cls, config: Any) -> SqliteTokenStore:
+        """The store at ``tokenVault.path`` of a loaded configuration."""
+        return cls(config.token_vault.path)
 
     def __init__(self, path: str | os.PathLike[str], *, lock_timeout_ms: int = LOCK_TIMEOUT_MS):
         self._path = Path(path)

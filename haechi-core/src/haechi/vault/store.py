@@ -7,7 +7,7 @@ class with a unique ``NAME`` through ``haechi_register_token_stores`` and implem
 :class:`TokenStore`. Every method must be safe to call from several threads and from
 several processes sharing the same backing store.
 
-Timestamps are ISO strings from :func:`haechi.crypto.isotime.to_iso`; they all have
+Timestamps are ISO strings from :func:`haechi.isotime.to_iso`; they all have
 one fixed width, so comparing the strings compares the times.
 """
 

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import attrs
 
-from haechi.crypto.isotime import parse_iso, to_iso, utc_now
+from haechi.isotime import parse_iso, to_iso, utc_now
 from haechi.errors import HaechiError, TokenVaultError
 from haechi.vault.events import VaultDecision, VaultOperation, vault_event
 from haechi.vault.scope import TokenScope

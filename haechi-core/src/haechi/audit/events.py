@@ -1,0 +1,291 @@
+"""Builders for the audit event kinds of the reference schema (spec section 7).
+
+Every builder returns a plain ``dict`` in the reference's key order, ready for
+:meth:`haechi.audit.AuditChain.record` (which sanitizes it and adds
+``auditIntegrity``). Builders take only hashes, types, names and counts: a raw value
+never has a parameter to arrive through.
+
+- kind A, :func:`protect_event`: one per protected payload (``schemaVersion: "1"``);
+- kind B, :func:`proxy_decision_event`: a proxy decision made without a payload verdict
+  (auth denied, rate limited, model not allowed, pass-through, unprotected response);
+- kind C, :func:`stream_decision_event`: the verdict on a streamed response.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, Protocol
+
+from haechi.canonical import js_string, short_hash
+from haechi.isotime import to_iso, utc_now
+
+__all__ = [
+    "PROTECT_SCHEMA_VERSION",
+    "EventContext",
+    "iso_timestamp",
+    "new_event_id",
+    "payload_shape_hash",
+    "protect_event",
+    "proxy_decision_event",
+    "stream_decision_event",
+]
+
+PROTECT_SCHEMA_VERSION = "1"
+
+StreamDecision = Literal["stream_blocked", "stream_inspected"]
+
+_STREAM_REASONS: Mapping[str, str] = {
+    "stream_blocked": "stream_policy_block",
+    "stream_inspected": "stream_inspected",
+}
+
+
+class EventContext(Protocol):
+    """What an event needs to know about where a payload came from (the pipeline's
+    ``ProtectContext`` satisfies it)."""
+
+    @property
+    def protocol(self) -> str: ...
+    @property
+    def operation(self) -> str: ...
+    @property
+    def mode(self) -> str: ...
+    @property
+    def correlation_id(self) -> str | None: ...
+    @property
+    def identity(self) -> Mapping[str, Any] | None: ...
+    @property
+    def profile(self) -> str | None: ...
+
+
+def iso_timestamp() -> str:
+    """Now, as JavaScript's ``new Date().toISOString()`` writes it
+    (``2024-05-01T12:00:00.123Z``)."""
+    return to_iso(utc_now())
+
+
+def new_event_id() -> str:
+    """A random (version 4) UUID string for an event ``id``."""
+    return str(uuid.uuid4())
+
+
+def payload_shape_hash(payload: Any) -> str:
+    """``shortHash`` of the JSON text of the payload's shape.
+
+    The shape keeps every object key (in JavaScript's property order, which is document
+    order except that integer-like keys come first) and every array position, and
+    replaces each string with ``{"type":"string","length":N}`` (``N`` in UTF-16 code units,
+    as JavaScript counts) and each other leaf with ``{"type":T}`` where ``T`` is
+    ``number``, ``boolean`` or ``null``. Two payloads with the same structure and string
+    lengths share a hash; no value can be read back from it.
+    """
+    return short_hash("".join(_shape_parts(payload)))
+
+
+def _shape_parts(value: Any) -> list[str]:
+    # An explicit stack: a deeply nested payload must not hit Python's recursion limit.
+    out: list[str] = []
+    stack: list[Any] = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, _Literal):
+            out.append(item.text)
+        elif isinstance(item, str):
+            length = len(item.encode("utf-16-le", "surrogatepass")) // 2
+            out.append(f'{{"type":"string","length":{length}}}')
+        elif item is None:
+            out.append('{"type":"null"}')
+        elif isinstance(item, bool):
+            out.append('{"type":"boolean"}')
+        elif isinstance(item, int | float):
+            out.append('{"type":"number"}')
+        elif isinstance(item, Mapping):
+            parts: list[Any] = [_OPEN_OBJECT]
+            for index, key in enumerate(_js_property_order(item)):
+                parts.append(_Literal(("," if index else "") + js_string(key) + ":"))
+                parts.append(item[key])
+            parts.append(_CLOSE_OBJECT)
+            stack.extend(reversed(parts))
+        elif isinstance(item, list | tuple):
+            parts = [_OPEN_ARRAY]
+            for index, child in enumerate(item):
+                if index:
+                    parts.append(_COMMA)
+                parts.append(child)
+            parts.append(_CLOSE_ARRAY)
+            stack.extend(reversed(parts))
+        else:
+            raise TypeError(f"cannot describe the shape of a {type(item).__name__}")
+    return out
+
+
+def _js_property_order(obj: Mapping[str, Any]) -> list[str]:
+    """Keys in the order JavaScript enumerates a parsed object's properties: array-index
+    keys (``"0"`` .. ``"4294967294"``) first in numeric order, then the others as inserted."""
+    indexes = sorted((key for key in obj if _is_array_index(key)), key=int)
+    return indexes + [key for key in obj if not _is_array_index(key)]
+
+
+def _is_array_index(key: str) -> bool:
+    return (
+        key.isascii() and key.isdigit() and (key == "0" or key[0] != "0") and int(key) < 2**32 - 1
+    )
+
+
+class _Literal:
+    """JSON punctuation pushed on the shape stack (distinct from payload strings)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+_OPEN_OBJECT, _CLOSE_OBJECT = _Literal("{"), _Literal("}")
+_OPEN_ARRAY, _CLOSE_ARRAY, _COMMA = _Literal("["), _Literal("]"), _Literal(",")
+
+
+def protect_event(
+    *,
+    context: EventContext,
+    enforced: bool,
+    blocked: bool,
+    payload: Any,
+    detections: Sequence[Mapping[str, Any]],
+    summary: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Kind A. ``payload`` is the document as received (only its shape hash is kept);
+    ``detections`` are ``{type, ruleId, path, kind, confidence, action, enforced}``
+    entries and ``summary`` is ``{detectionCount, byType, byAction, ...}``."""
+    return {
+        "schemaVersion": PROTECT_SCHEMA_VERSION,
+        "id": new_event_id(),
+        "correlationId": context.correlation_id,
+        "timestamp": iso_timestamp(),
+        "protocol": context.protocol,
+        "operation": context.operation,
+        "identity": _identity(context.identity),
+        "profile": context.profile,
+        "mode": context.mode,
+        "enforced": enforced,
+        "blocked": blocked,
+        "payloadShapeHash": payload_shape_hash(payload),
+        "detections": [dict(entry) for entry in detections],
+        "summary": dict(summary),
+    }
+
+
+def proxy_decision_event(
+    *,
+    protocol: str,
+    route_id: str,
+    path: str,
+    mode: str,
+    decision: str,
+    reason: str | None,
+    blocked: bool,
+    enforced: bool = True,
+    identity: Mapping[str, Any] | None = None,
+    profile: str | None = None,
+    correlation_id: str | None = None,
+) -> dict[str, Any]:
+    """Kind B: a proxy decision (``auth_denied``, ``model_not_allowed``, ``rate_limited``,
+    ``streaming_request_pass_through``, ``response_unprotected_allowed|blocked``). The
+    request path is kept only as ``pathHash``."""
+    return _decision_event(
+        protocol=protocol,
+        operation=f"proxy:{protocol}:{route_id}",
+        route_id=route_id,
+        path=path,
+        mode=mode,
+        decision=decision,
+        reason=reason,
+        blocked=blocked,
+        enforced=enforced,
+        identity=identity,
+        profile=profile,
+        correlation_id=correlation_id,
+        summary={"detectionCount": 0, "byType": {}, "byAction": {decision: 1}},
+    )
+
+
+def stream_decision_event(
+    *,
+    protocol: str,
+    operation: str,
+    route_id: str,
+    path: str,
+    mode: str,
+    decision: StreamDecision,
+    summary: Mapping[str, Any],
+    enforced: bool = True,
+    identity: Mapping[str, Any] | None = None,
+    profile: str | None = None,
+    correlation_id: str | None = None,
+) -> dict[str, Any]:
+    """Kind C: the verdict on a streamed response; ``summary`` is tallied over the whole
+    stream. ``operation`` is the protected operation (the event's operation becomes
+    ``response-stream:<operation>``)."""
+    if decision not in _STREAM_REASONS:
+        raise ValueError(f"unknown stream decision: {decision}")
+    return _decision_event(
+        protocol=protocol,
+        operation=f"response-stream:{operation}",
+        route_id=route_id,
+        path=path,
+        mode=mode,
+        decision=decision,
+        reason=_STREAM_REASONS[decision],
+        blocked=decision == "stream_blocked",
+        enforced=enforced,
+        identity=identity,
+        profile=profile,
+        correlation_id=correlation_id,
+        summary=dict(summary),
+    )
+
+
+def _decision_event(
+    *,
+    protocol: str,
+    operation: str,
+    route_id: str,
+    path: str,
+    mode: str,
+    decision: str,
+    reason: str | None,
+    blocked: bool,
+    enforced: bool,
+    identity: Mapping[str, Any] | None,
+    profile: str | None,
+    correlation_id: str | None,
+    summary: dict[str, Any],
+) -> dict[str, Any]:
+    return {
+        "id": new_event_id(),
+        "correlationId": correlation_id,
+        "timestamp": iso_timestamp(),
+        "protocol": protocol,
+        "operation": operation,
+        "mode": mode,
+        "identity": _identity(identity),
+        "profile": profile,
+        "enforced": enforced,
+        "blocked": blocked,
+        "decision": decision,
+        "reason": reason,
+        "routeId": route_id,
+        "pathHash": short_hash(path),
+        "summary": summary,
+    }
+
+
+def _identity(identity: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """Only the audit-safe identity fields: ``{id, type, subjectHash, issuerHash,
+    provider}``; anything else an identity object carries is left out."""
+    if identity is None:
+        return None
+    return {
+        name: identity.get(name) for name in ("id", "type", "subjectHash", "issuerHash", "provider")
+    }

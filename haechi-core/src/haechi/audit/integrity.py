@@ -1,0 +1,55 @@
+"""The hash-chain seal of one audit record, shared by the writer and the verifier.
+
+``auditIntegrity = {alg, canonicalization, sequence, previousHash, eventHash}`` where
+``eventHash = b64url(sha256(canonicalize(record with auditIntegrity minus eventHash)))``.
+``canonicalize`` is :func:`haechi.canonical.canonicalize`, byte-for-byte the reference's
+``json-stable-v1``, so either implementation verifies a log the other wrote.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from haechi.canonical import b64url_encode, canonicalize
+
+__all__ = ["ALG", "CANONICALIZATION", "encode_line", "event_hash", "seal"]
+
+ALG = "sha256"
+CANONICALIZATION = "json-stable-v1"
+
+
+def seal(event: Mapping[str, Any], sequence: int, previous_hash: str | None) -> dict[str, Any]:
+    """A new record: ``event`` (already sanitized; any ``auditIntegrity`` it carries is
+    replaced) followed by its ``auditIntegrity``."""
+    record = {key: value for key, value in event.items() if key != "auditIntegrity"}
+    record["auditIntegrity"] = {
+        "alg": ALG,
+        "canonicalization": CANONICALIZATION,
+        "sequence": sequence,
+        "previousHash": previous_hash,
+    }
+    record["auditIntegrity"]["eventHash"] = event_hash(record)
+    return record
+
+
+def event_hash(record: Mapping[str, Any]) -> str:
+    """The ``eventHash`` of ``record`` (its own ``eventHash``, if present, is left out)."""
+    integrity = record["auditIntegrity"]
+    unsealed = dict(record)
+    unsealed["auditIntegrity"] = {k: v for k, v in integrity.items() if k != "eventHash"}
+    digest = hashlib.sha256(canonicalize(unsealed).encode("utf-8")).digest()
+    return b64url_encode(digest)
+
+
+def encode_line(record: Mapping[str, Any]) -> bytes:
+    """One compact JSON line (UTF-8, newline-terminated) as the reference writes it.
+
+    A lone surrogate cannot be encoded as UTF-8; ``backslashreplace`` turns it into the
+    ``\\udXXX`` escape, which is exactly its JSON form (it can only occur inside a string),
+    so the line still reads back to the hashed value.
+    """
+    text = json.dumps(record, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return (text + "\n").encode("utf-8", "backslashreplace")

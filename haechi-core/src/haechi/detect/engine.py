@@ -1,0 +1,147 @@
+"""The detection engine (spec §3): rules, scanners, overlaps, NFKC, markers, decoding.
+
+Per text, in order: fold with NFKC; collect the validated matches of every rule and
+every scanner on the folded text; on the response direction, drop matches inside
+genuine Haechi markers (and report what a fake marker hides); resolve overlaps; map back
+to the original text (exact span, or one whole-text match per type when the fold is not
+position-stable); finally, when enabled, decode-and-rescan.
+
+:meth:`DetectionEngine.scan_many` is the batch entry point: the regex work for all
+texts of a document is done together (see :mod:`haechi.detect.matching`), and the
+results equal calling :meth:`DetectionEngine.scan` on each text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+from haechi.detect.decoding import decode_for_rescan
+from haechi.detect.markers import find_markers, may_hold_markers
+from haechi.detect.matching import Candidate, RulePlan, resolve_overlaps
+from haechi.detect.rules import Rule
+from haechi.detect.unicode_fold import Fold, fold
+from haechi.findings import HARD_BLOCK_TYPES, Direction, Match
+
+__all__ = ["DetectionEngine", "Scanner"]
+
+#: A detector's non-regex ``scan(text, direction)``; offsets are code points of ``text``.
+Scanner = Callable[[str, str], Iterable[Match]]
+
+
+def _rescannable(rule: Rule) -> bool:
+    """Decoded text may only fire hard-block types and validator-backed ones but phone."""
+    if rule.response_only:
+        return False
+    return rule.type in HARD_BLOCK_TYPES or (rule.validator is not None and rule.type != "phone")
+
+
+class DetectionEngine:
+    """Scan texts with a fixed rule list (built-ins first, then custom) and scanners."""
+
+    def __init__(
+        self,
+        rules: Sequence[Rule],
+        scanners: Sequence[Scanner] = (),
+        *,
+        decode_and_rescan: bool = False,
+    ):
+        self._rules = tuple(rules)
+        self._scanners = tuple(scanners)
+        self._decode_and_rescan = decode_and_rescan
+        self._plans: dict[str, RulePlan] = {
+            "request": RulePlan([r for r in self._rules if not r.response_only]),
+            "response": RulePlan(self._rules),
+        }
+        self._rescan_plan = RulePlan([r for r in self._rules if _rescannable(r)])
+        self._scanner_order = len(self._rules)
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        return self._rules
+
+    def scan(self, text: str, direction: Direction) -> list[Match]:
+        """Detections in one text, in start order (whole-text ones in type order)."""
+        return self.scan_many((text,), direction)[0]
+
+    def scan_many(self, texts: Sequence[str], direction: Direction) -> list[list[Match]]:
+        """:meth:`scan` for every text, sharing the regex passes between them."""
+        plan = self._plans[direction]
+        folded = [fold(text) for text in texts]
+        encoded = [scan_text.encode("utf-8", "surrogatepass") for scan_text, _ in folded]
+        results: list[list[Match]] = [[] for _ in texts]
+        candidates_by_text: dict[int, list[Candidate]] = {
+            index: plan.scan_text(folded[index][0], encoded[index])
+            for index in plan.candidate_texts(encoded)
+        }
+        for index, text in enumerate(texts):
+            scan_text, how = folded[index]
+            candidates = candidates_by_text.get(index, [])
+            if self._scanners:
+                candidates.extend(self._scanner_candidates(scan_text, direction))
+            if direction == "response" and may_hold_markers(scan_text):
+                candidates = self._apply_markers(scan_text, candidates, plan)
+            if candidates:
+                results[index] = _place(text, resolve_overlaps(candidates), how)
+            if self._decode_and_rescan:
+                results[index].extend(self._rescan(text, results[index]))
+        return results
+
+    def _scanner_candidates(self, text: str, direction: str) -> list[Candidate]:
+        return [
+            Candidate(m.start, m.end, self._scanner_order, m.rule_id, m.type, m.confidence)
+            for scanner in self._scanners
+            for m in scanner(text, direction)
+            if 0 <= m.start < m.end <= len(text)
+        ]
+
+    def _plain(self, text: str, plan: RulePlan) -> list[Candidate]:
+        return plan.scan_text(text, text.encode("utf-8", "surrogatepass"))
+
+    def _apply_markers(
+        self, text: str, candidates: list[Candidate], plan: RulePlan
+    ) -> list[Candidate]:
+        """Skip genuine markers; surface what the inner text of a fake one holds."""
+        kept = candidates
+        for marker in find_markers(text):
+            if marker.is_encryption:
+                genuine = marker.envelope_ok
+            else:
+                hidden = [
+                    Candidate(
+                        c.start + offset, c.end + offset, c.order, c.rule_id, c.type, c.confidence
+                    )
+                    for offset, inner in marker.inner_texts
+                    for c in self._plain(inner, plan)
+                ]
+                genuine = not hidden
+                kept = kept + hidden
+            if genuine:
+                kept = [c for c in kept if c.end <= marker.start or c.start >= marker.end]
+        return kept
+
+    def _rescan(self, text: str, found: list[Match]) -> list[Match]:
+        decoded = decode_for_rescan(text)
+        if decoded is None:
+            return []
+        scan_text, _ = fold(decoded)
+        hits = resolve_overlaps(self._plain(scan_text, self._rescan_plan))
+        whole = {m.type for m in found if m.start == 0 and m.end == len(text)}
+        return [m for m in _whole_text(text, hits) if m.type not in whole]
+
+
+def _place(text: str, kept: list[Candidate], how: Fold) -> list[Match]:
+    if how is Fold.WHOLE_TEXT:
+        return _whole_text(text, kept)
+    return [
+        Match(c.type, c.rule_id, c.start, c.end, c.confidence, text[c.start : c.end]) for c in kept
+    ]
+
+
+def _whole_text(text: str, kept: list[Candidate]) -> list[Match]:
+    """One match per detected type covering all of ``text`` (fail closed)."""
+    first_by_type: dict[str, Candidate] = {}
+    for candidate in kept:
+        first_by_type.setdefault(candidate.type, candidate)
+    return [
+        Match(c.type, c.rule_id, 0, len(text), c.confidence, text) for c in first_by_type.values()
+    ]
