@@ -29,7 +29,7 @@ from haechi.audit.events import protect_event
 from haechi.detect.engine import DetectionEngine
 from haechi.detect.precision import apply_precision
 from haechi.findings import Direction, Finding
-from haechi.walk import Leaf, collect_leaves
+from haechi.walk import Leaf, Walk, walk_document
 
 __all__ = ["DecidedFinding", "ProtectContext", "ProtectResult", "Protector"]
 
@@ -74,7 +74,7 @@ class ProtectResult:
     blocked: bool
     findings: tuple[DecidedFinding, ...]
     summary: dict[str, Any]
-    audit_id: str
+    audit_id: str | None
 
     @property
     def changed(self) -> bool:
@@ -119,12 +119,17 @@ class Protector:
         *,
         scan_numbers: bool = True,
         services: ActionServices | None = None,
+        audit: bool = True,
     ) -> ProtectResult:
-        """Protect one JSON document (already parsed). Raises ``NestingTooDeep``."""
+        """Protect one JSON document (already parsed). Raises ``NestingTooDeep``.
+
+        With ``audit=False`` no event is written and ``audit_id`` is None: the caller
+        audits an aggregate instead (a stream writes one event for all its frames).
+        """
         include_numbers = scan_numbers or context.direction == "request"
-        leaves = collect_leaves(document, max_depth=self._max_depth,
-                                include_numbers=include_numbers)
-        found = self._detect(leaves, context.direction)
+        walk = walk_document(document, max_depth=self._max_depth,
+                             include_numbers=include_numbers)
+        found = self._detect(walk, context.direction)
         precision = apply_precision(
             [finding for _, finding in found], self._allowlist, self._min_confidence
         )
@@ -137,13 +142,12 @@ class Protector:
         blocked = enforced and any(self._actions[d.action].BLOCKS for _, d in decided)
 
         summary = _summary(decided, precision)
-        # The event is built before the transform: its shape hash covers the payload as
-        # received, and the in-place rewrite below must not change it.
+        # The event is built before the transform rewrites the document in place.
         event = protect_event(
             context=context,
             enforced=enforced,
             blocked=blocked,
-            payload=document,
+            shape_hash=walk.shape_hash,
             detections=[
                 {
                     "type": d.finding.type,
@@ -163,7 +167,7 @@ class Protector:
             payload = None
         elif enforced and decided:
             payload = self._transform(document, decided, services or self._services(context))
-        record = self._audit.record(event)
+        audit_id = self._audit.record(event)["id"] if audit else None
         return ProtectResult(
             payload=payload,
             mode=context.mode,
@@ -171,15 +175,16 @@ class Protector:
             blocked=blocked,
             findings=tuple(d for _, d in decided),
             summary=summary,
-            audit_id=record["id"],
+            audit_id=audit_id,
         )
 
-    def _detect(self, leaves: list[Leaf], direction: Direction) -> list[tuple[Leaf, Finding]]:
-        results = self._engine.scan_many([leaf.text for leaf in leaves], direction)
+    def _detect(self, walk: Walk, direction: Direction) -> list[tuple[Leaf, Finding]]:
         found: list[tuple[Leaf, Finding]] = []
-        for leaf, matches in zip(leaves, results, strict=True):
-            for match in matches:
-                found.append((leaf, Finding.place(match, leaf.path_text, leaf.kind)))
+        for index, matches in enumerate(self._engine.scan_many(walk.texts, direction)):
+            if matches:
+                leaf = walk.leaf(index)
+                path_text = leaf.path_text
+                found.extend((leaf, Finding.place(m, path_text, leaf.kind)) for m in matches)
         return found
 
     def _transform(

@@ -19,7 +19,7 @@ from haechi.detect.engine import DetectionEngine
 from haechi.detect.precision import apply_precision
 from haechi.errors import HaechiError, NestingTooDeep
 from haechi.findings import Direction, Finding
-from haechi.walk import collect_leaves
+from haechi.walk import walk_document
 
 __all__ = ["LineReport", "ScanRecord", "ScanTotals", "read_records", "scan_records"]
 
@@ -129,7 +129,7 @@ def scan_records(
 
 def _leaves(record: ScanRecord, max_depth: int) -> list:
     try:
-        return collect_leaves(record.document, max_depth=max_depth)
+        return walk_document(record.document, max_depth=max_depth).leaves
     except NestingTooDeep as exc:
         raise HaechiError(f"{record.source}:{record.line}: {exc}") from None
 

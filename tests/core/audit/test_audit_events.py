@@ -72,7 +72,7 @@ def test_protect_event_has_the_frozen_schema_and_no_payload_value():
         context=Context(identity=identity, correlation_id=str(uuid.uuid4()), profile="p"),
         enforced=True,
         blocked=False,
-        payload={"messages": [{"content": "jane@example.com"}]},
+        shape_hash=payload_shape_hash({"messages": [{"content": "jane@example.com"}]}),
         detections=[
             {
                 "type": "email",

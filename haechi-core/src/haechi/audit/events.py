@@ -13,12 +13,14 @@ never has a parameter to arrive through.
 
 from __future__ import annotations
 
+import sys
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, Protocol
 
-from haechi.canonical import js_string, short_hash
+from haechi.canonical import short_hash
 from haechi.isotime import to_iso, utc_now
+from haechi.walk import walk_document
 
 __all__ = [
     "PROTECT_SCHEMA_VERSION",
@@ -78,72 +80,10 @@ def payload_shape_hash(payload: Any) -> str:
     replaces each string with ``{"type":"string","length":N}`` (``N`` in UTF-16 code units,
     as JavaScript counts) and each other leaf with ``{"type":T}`` where ``T`` is
     ``number``, ``boolean`` or ``null``. Two payloads with the same structure and string
-    lengths share a hash; no value can be read back from it.
+    lengths share a hash; no value can be read back from it. The pipeline gets the same
+    hash from its own walk of the payload (:func:`haechi.walk.walk_document`).
     """
-    return short_hash("".join(_shape_parts(payload)))
-
-
-def _shape_parts(value: Any) -> list[str]:
-    # An explicit stack: a deeply nested payload must not hit Python's recursion limit.
-    out: list[str] = []
-    stack: list[Any] = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, _Literal):
-            out.append(item.text)
-        elif isinstance(item, str):
-            length = len(item.encode("utf-16-le", "surrogatepass")) // 2
-            out.append(f'{{"type":"string","length":{length}}}')
-        elif item is None:
-            out.append('{"type":"null"}')
-        elif isinstance(item, bool):
-            out.append('{"type":"boolean"}')
-        elif isinstance(item, int | float):
-            out.append('{"type":"number"}')
-        elif isinstance(item, Mapping):
-            parts: list[Any] = [_OPEN_OBJECT]
-            for index, key in enumerate(_js_property_order(item)):
-                parts.append(_Literal(("," if index else "") + js_string(key) + ":"))
-                parts.append(item[key])
-            parts.append(_CLOSE_OBJECT)
-            stack.extend(reversed(parts))
-        elif isinstance(item, list | tuple):
-            parts = [_OPEN_ARRAY]
-            for index, child in enumerate(item):
-                if index:
-                    parts.append(_COMMA)
-                parts.append(child)
-            parts.append(_CLOSE_ARRAY)
-            stack.extend(reversed(parts))
-        else:
-            raise TypeError(f"cannot describe the shape of a {type(item).__name__}")
-    return out
-
-
-def _js_property_order(obj: Mapping[str, Any]) -> list[str]:
-    """Keys in the order JavaScript enumerates a parsed object's properties: array-index
-    keys (``"0"`` .. ``"4294967294"``) first in numeric order, then the others as inserted."""
-    indexes = sorted((key for key in obj if _is_array_index(key)), key=int)
-    return indexes + [key for key in obj if not _is_array_index(key)]
-
-
-def _is_array_index(key: str) -> bool:
-    return (
-        key.isascii() and key.isdigit() and (key == "0" or key[0] != "0") and int(key) < 2**32 - 1
-    )
-
-
-class _Literal:
-    """JSON punctuation pushed on the shape stack (distinct from payload strings)."""
-
-    __slots__ = ("text",)
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-
-_OPEN_OBJECT, _CLOSE_OBJECT = _Literal("{"), _Literal("}")
-_OPEN_ARRAY, _CLOSE_ARRAY, _COMMA = _Literal("["), _Literal("]"), _Literal(",")
+    return walk_document(payload, max_depth=sys.maxsize, include_numbers=False).shape_hash
 
 
 def protect_event(
@@ -151,11 +91,11 @@ def protect_event(
     context: EventContext,
     enforced: bool,
     blocked: bool,
-    payload: Any,
+    shape_hash: str,
     detections: Sequence[Mapping[str, Any]],
     summary: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """Kind A. ``payload`` is the document as received (only its shape hash is kept);
+    """Kind A. ``shape_hash`` is the :func:`payload_shape_hash` of the document as received;
     ``detections`` are ``{type, ruleId, path, kind, confidence, action, enforced}``
     entries and ``summary`` is ``{detectionCount, byType, byAction, ...}``."""
     return {
@@ -170,7 +110,7 @@ def protect_event(
         "mode": context.mode,
         "enforced": enforced,
         "blocked": blocked,
-        "payloadShapeHash": payload_shape_hash(payload),
+        "payloadShapeHash": shape_hash,
         "detections": [dict(entry) for entry in detections],
         "summary": dict(summary),
     }
