@@ -1,11 +1,12 @@
 """The README demo: ``scripts/demo``. Runs the real ``haechi`` command in a fresh working
 directory — init, enforce mode, protect a bundled chat payload, a blocked card payload,
 report, audit-verify — and shows that the audit log holds none of the raw values.
-No server or network is needed."""
+No server or network is needed. ``--keep`` keeps the working directory."""
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -40,7 +41,18 @@ def step(title: str) -> None:
 
 
 def main() -> int:
+    keep = "--keep" in sys.argv[1:]
     workdir = Path(tempfile.mkdtemp(prefix="haechi-demo-"))
+    try:
+        return run_demo(workdir)
+    finally:
+        if keep:
+            console.print(f"kept {workdir} (haechi.config.json, .haechi/)")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run_demo(workdir: Path) -> int:
     examples = resources.files("haechi") / "examples"
     for name in ("chat-payload.json", "card-payload.json"):
         (workdir / name).write_bytes((examples / name).read_bytes())

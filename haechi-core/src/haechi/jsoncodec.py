@@ -7,6 +7,8 @@ document JavaScript's ``JSON.parse`` accepts (big integers, lone surrogate escap
 ``NaN``/``Infinity``, which are not JSON and are refused here as they are there.
 Where orjson cannot encode a value (an integer beyond 64 bits, a lone surrogate), the
 stdlib encoder is used with ASCII escapes, so output is always valid UTF-8 JSON.
+Integers are kept exact at any size (JavaScript would round those beyond 2**53; we forward
+what the client sent).
 """
 
 from __future__ import annotations
@@ -23,7 +25,18 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-_decoder = json.JSONDecoder(parse_constant=_refuse_constant)
+def _parse_float(text: str) -> int | float:
+    """A JSON number with a fraction or exponent. JavaScript has one number type, so
+    ``4111111111111111.0`` is the integer ``4111111111111111`` there: it is scanned and
+    re-serialized as one. Integral values within 2**53 become ``int`` here too."""
+    value = float(text)
+    if value.is_integer() and abs(value) <= _MAX_SAFE_INTEGER:
+        return int(value)
+    return value
+
+
+_MAX_SAFE_INTEGER = 2**53 - 1
+_decoder = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_parse_float)
 
 
 def loads(text: str) -> Any:

@@ -143,7 +143,33 @@ class Protector:
 
         summary = _summary(decided, precision)
         # The event is built before the transform rewrites the document in place.
-        event = protect_event(
+        event = self._event(context, enforced, blocked, walk, decided, summary) if audit else None
+        payload = document
+        if blocked:
+            payload = None
+        elif enforced and decided:
+            payload = self._transform(document, decided, services or self._services(context))
+        audit_id = self._audit.record(event)["id"] if event is not None else None
+        return ProtectResult(
+            payload=payload,
+            mode=context.mode,
+            enforced=enforced,
+            blocked=blocked,
+            findings=tuple(d for _, d in decided),
+            summary=summary,
+            audit_id=audit_id,
+        )
+
+    @staticmethod
+    def _event(
+        context: ProtectContext,
+        enforced: bool,
+        blocked: bool,
+        walk: Walk,
+        decided: list[tuple[Leaf, DecidedFinding]],
+        summary: dict[str, Any],
+    ) -> dict[str, Any]:
+        return protect_event(
             context=context,
             enforced=enforced,
             blocked=blocked,
@@ -161,21 +187,6 @@ class Protector:
                 for _, d in decided
             ],
             summary=summary,
-        )
-        payload = document
-        if blocked:
-            payload = None
-        elif enforced and decided:
-            payload = self._transform(document, decided, services or self._services(context))
-        audit_id = self._audit.record(event)["id"] if audit else None
-        return ProtectResult(
-            payload=payload,
-            mode=context.mode,
-            enforced=enforced,
-            blocked=blocked,
-            findings=tuple(d for _, d in decided),
-            summary=summary,
-            audit_id=audit_id,
         )
 
     def _detect(self, walk: Walk, direction: Direction) -> list[tuple[Leaf, Finding]]:

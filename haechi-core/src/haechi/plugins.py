@@ -39,6 +39,10 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "haechi.crypto.local",
     "haechi.vault.sqlite_store",
     "haechi.audit.chain",
+    "haechi.adapters.openai",
+    "haechi.adapters.ollama",
+    "haechi.adapters.anthropic",
+    "haechi.adapters.gemini",
     "haechi.cli.builtin",
 )
 

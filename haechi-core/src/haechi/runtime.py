@@ -13,14 +13,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from haechi.config import HaechiConfig, KnownNames, load_config
-from haechi.config.policy import PolicySet, build_policy_set
+from haechi.config import HaechiConfig, KnownNames, config_from_dict, load_config
+from haechi.config.policy import PolicySet, build_policy_set, policy_from_bundle
 from haechi.detect import DetectionEngine, custom_rule
 from haechi.errors import HaechiError
 from haechi.pipeline import ProtectContext, Protector
 from haechi.plugins import HaechiPluginManager, Registries, create_plugin_manager
 
-__all__ = ["DEFAULT_CONFIG_PATH", "Runtime", "known_names"]
+__all__ = ["DEFAULT_CONFIG_PATH", "Runtime", "default_runtime", "known_names"]
 
 DEFAULT_CONFIG_PATH = "haechi.config.json"
 
@@ -86,6 +86,15 @@ class Runtime:
         )
         return cls(config, pm, registries, config_path=path)
 
+    @cached_property
+    def known(self) -> KnownNames:
+        return known_names(self.registries)
+
+    def check_policy_document(self, policy: Any) -> None:
+        """Validate a policy object (the value of ``policy``, e.g. before signing it) with
+        the rules an inline policy obeys; raises ``ConfigError`` listing every problem."""
+        policy_from_bundle(policy, self.config, self.known)
+
     # -- components -----------------------------------------------------------------------
 
     @cached_property
@@ -105,8 +114,7 @@ class Runtime:
 
     @cached_property
     def policies(self) -> PolicySet:
-        return build_policy_set(self.config, known_names(self.registries),
-                                bundle_policy=self._bundle_policy())
+        return build_policy_set(self.config, self.known, bundle_policy=self._bundle_policy())
 
     def _bundle_policy(self) -> Mapping[str, Any] | None:
         bundle_path = self.config.policy.bundle_path
@@ -174,3 +182,13 @@ class Runtime:
             direction="request",
             mode=self.config.effective_mode,
         )
+
+
+def default_runtime(pm: HaechiPluginManager | None = None) -> Runtime:
+    """A runtime on the built-in defaults, for offline commands run without a config file
+    (``haechi scan``). The environment overlay does not apply."""
+    pm = pm or create_plugin_manager()
+    registries = Registries.collect(pm)
+    config = config_from_dict({}, env={}, known=known_names(registries),
+                              extra_sections=dict(registries.config_sections))
+    return Runtime(config, pm, registries)

@@ -8,6 +8,7 @@ Exit codes: 0 success, 1 error (``haechi: <message>`` on stderr), 2 invalid plug
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -34,7 +35,6 @@ def build_parser(commands: dict[str, type]) -> argparse.ArgumentParser:
     for name, command in commands.items():
         cmd_parser = sub.add_parser(name, help=command.SUMMARY, add_help=False,
                                     description=command.SUMMARY)
-        cmd_parser.add_argument("--help", "-h", action="store_true", dest="show_help")
         cmd_parser.add_argument("--json", action="store_true", help="print JSON for machines")
         command.add_arguments(cmd_parser)
     return parser
@@ -54,6 +54,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        # An unexpected failure: its message could quote input, so only the type is shown.
+        output.error(f"internal error ({type(exc).__name__}); run with HAECHI_DEBUG=1 for "
+                     "a traceback")
+        if os.environ.get("HAECHI_DEBUG") == "1":
+            raise
+        return 1
 
 
 def _run(args_list: list[str], output: Output) -> int:
@@ -68,12 +75,10 @@ def _run(args_list: list[str], output: Output) -> int:
         raise CommandLineError(
             f"Unknown command: {args_list[0]}. Run 'haechi help' for usage."
         )
-    parser = build_parser(commands)
-    args = parser.parse_args(args_list)
-    command = commands[args.command]()
-    if args.show_help:
-        return print_help(output, commands, [args.command])
-    return int(command.run(args, output, pm))
+    if "--help" in args_list[1:] or "-h" in args_list[1:]:
+        return print_help(output, commands, args_list[:1])
+    args = build_parser(commands).parse_args(args_list)
+    return int(commands[args.command]().run(args, output, pm))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,6 +10,7 @@ __all__ = ["haechi_register_cli_commands"]
 @hookimpl
 def haechi_register_cli_commands(register):
     from haechi.cli.audit_cmds import AuditVerifyCommand, ReportCommand
+    from haechi.cli.mcp_cmds import McpStdioCommand, McpWrapCommand
     from haechi.cli.plugins_cmd import PluginsCommand
     from haechi.cli.policy_cmds import PolicySignCommand, PolicyVerifyCommand
     from haechi.cli.protect_cmds import ProtectCommand, ScanCommand
@@ -20,5 +21,6 @@ def haechi_register_cli_commands(register):
         InitCommand, ProtectCommand, ScanCommand, ReportCommand, StatusCommand,
         AuditVerifyCommand, PolicySignCommand, PolicyVerifyCommand, TokenRevealCommand,
         TokenPurgeCommand, TokenExportCommand, ConfigGuideCommand, PluginsCommand,
+        McpStdioCommand, McpWrapCommand,
     ):
         register(command)

@@ -28,7 +28,7 @@ class PolicySignCommand:
     def run(self, args: argparse.Namespace, output: Output, pm) -> int:
         runtime = Runtime.load(args.config, pm=pm)
         policy = read_json_file(args.policy, "policy")
-        runtime.check_policy_document(policy, source=args.policy)
+        runtime.check_policy_document(policy)
         bundle = sign_policy_bundle(policy, runtime.crypto)
         write_json_atomic(args.out, bundle, mode=0o644)
         output.json({"ok": True, "command": "policy-sign", "outPath": args.out,

@@ -7,7 +7,6 @@ import os
 import sys
 from collections.abc import Iterator
 
-from rich.json import JSON
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -68,7 +67,9 @@ def _print_protect(output: Output, result, report: dict) -> None:
     if result.blocked:
         output.out.print("BLOCKED: the payload was refused by policy (exit 3).")
     else:
-        output.out.print(JSON(dump_json(result.payload)))
+        # Printed as text: dump_json escapes what a terminal cannot encode (lone
+        # surrogates), which re-rendering through rich.json would undo.
+        output.out.print(dump_json(result.payload))
     output.out.print(f"audit id: {result.audit_id}")
     for warning in report["warnings"]:
         output.warn(warning)

@@ -16,32 +16,12 @@ import attrs
 
 from haechi.config.constraints import KnownNameCategory
 from haechi.config.presets import PRESETS
+from haechi.detect.builtin import BuiltinDetector
 
 __all__ = ["BUILTIN_DETECTOR_TYPES", "KnownNames"]
 
 #: The 18 detector types of spec section 3.
-BUILTIN_DETECTOR_TYPES = frozenset(
-    {
-        "email",
-        "phone",
-        "kr_rrn",
-        "card",
-        "us_ssn",
-        "iban",
-        "jp_mynumber",
-        "fr_nir",
-        "es_dni",
-        "uk_nino",
-        "it_codice_fiscale",
-        "sg_nric",
-        "in_aadhaar",
-        "de_steuer_id",
-        "nl_bsn",
-        "api_key",
-        "secret",
-        "injection",
-    }
-)
+BUILTIN_DETECTOR_TYPES = frozenset(BuiltinDetector.TYPES)
 
 
 def _frozen_mapping(value: Mapping[str, object]) -> Mapping[str, object]:

@@ -323,6 +323,8 @@ class McpConfig:
     protect_params: bool = True
     protect_results: bool = True
     require_json_rpc: bool = True
+    pin_tools: Literal["off", "audit", "enforce"] = "off"
+    max_line_bytes: PositiveInt = 16 * 1024 * 1024
 
 
 # --------------------------------------------------------------------------------------

@@ -29,6 +29,9 @@ __all__ = ["Candidate", "CompiledRule", "RulePlan", "resolve_overlaps"]
 
 SEPARATOR = b"\n"
 _MAX_MEM = 64 << 20
+#: Longest rejected match (bytes) retried with shorter ends; every built-in validated shape
+#: is shorter than this.
+_MAX_RETRY_SPAN = 64
 
 
 def _options(*, never_capture: bool = False) -> re2.Options:
@@ -87,13 +90,20 @@ class CompiledRule:
         return True
 
     def find(self, data: bytes) -> list[tuple[int, int]]:
-        """Byte spans of this rule's matches in ``data``, validator applied."""
+        """Byte spans of this rule's matches in ``data``, validator applied.
+
+        Like JavaScript's ``lastIndex`` loop, accepted matches of one rule never overlap.
+        Unlike it, a match its validator rejects does not hide a valid one inside it:
+        ``order 12 4111 1111 1111 1111`` first matches all 18 digits (Luhn fails), and the
+        reference then moves past the card. Here a rejected match is retried with shorter
+        ends from the same start, then the search resumes one character after its start.
+        """
         spans: list[tuple[int, int]] = []
         validator = self.rule.validator
         back = 1 if self.rule.has_look_behind else 0
         size = len(data)
         pos = 0
-        next_start = 0  # like JavaScript's lastIndex: matches of one rule never overlap
+        next_start = 0
         while pos <= size:
             found = self._regex.search(data, pos)
             if found is None:
@@ -102,11 +112,32 @@ class CompiledRule:
             if end == start or start < next_start:
                 pos = _next_char(data, found.start())
                 continue
-            if validator is None or validator(data[start:end].decode("utf-8", "replace")):
-                spans.append((start, end))
+            if validator is not None and not self._valid(data, start, end):
+                end = self._shorter_valid_end(data, start, end, back)
+                if end is None:
+                    pos = _next_char(data, start) - back
+                    continue
+            spans.append((start, end))
             next_start = end
             pos = end - back  # the character before the next match is its context
         return spans
+
+    def _valid(self, data: bytes, start: int, end: int) -> bool:
+        return self.rule.validator(data[start:end].decode("utf-8", "replace"))
+
+    def _shorter_valid_end(self, data: bytes, start: int, end: int, back: int) -> int | None:
+        """The longest end before ``end`` at which the rule also matches from ``start``
+        and the validator accepts. Only short spans are retried (validated rules match
+        bounded shapes), so the extra work per rejected match stays small."""
+        if end - start > _MAX_RETRY_SPAN:
+            return None
+        for shorter in range(end - 1, start, -1):
+            found = self._regex.search(data, start - back, min(shorter + 1, len(data)))
+            if found is not None and found.span(1) == (start, shorter) and self._valid(
+                data, start, shorter
+            ):
+                return shorter
+        return None
 
 
 def _next_char(data: bytes, pos: int) -> int:
