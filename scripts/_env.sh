@@ -22,4 +22,13 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]; then
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
   echo "$WANT" > "$STAMP"
 fi
+# Node packages of the test suite (a real MCP server from npm), when npm is available.
+NODE_DIR="$ROOT/tests/core/mcp/node"
+if command -v npm >/dev/null 2>&1; then
+  NODE_WANT="$(sha256sum "$NODE_DIR/package-lock.json" | cut -c1-16)"
+  if [ "$(cat "$NODE_DIR/node_modules/.haechi-deps" 2>/dev/null)" != "$NODE_WANT" ]; then
+    npm ci --prefix "$NODE_DIR" --no-audit --no-fund --loglevel=error >/dev/null
+    echo "$NODE_WANT" > "$NODE_DIR/node_modules/.haechi-deps"
+  fi
+fi
 export PATH="$VENV/bin:$PATH"

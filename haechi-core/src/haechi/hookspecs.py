@@ -120,8 +120,8 @@ def haechi_register_crypto_providers(register: Register) -> None:
     A provider class has a unique ``NAME``, a ``from_config(config)`` classmethod, and
     implements ``encrypt(plaintext: bytes, aad: Mapping, expires_at=None) -> dict`` (an
     envelope), ``decrypt(envelope, aad) -> bytes`` and ``hmac(data: str, domain: str, *,
-    kid=None) -> str`` (hex; ``kid`` selects a retired key, for verifying old bundles). The local key-file
-    provider is built in; ``haechi-crypto-kms`` adds KMS-backed ones.
+    kid=None) -> str`` (hex; ``kid`` selects a retired key, for verifying old bundles). The
+    local key-file provider is built in; ``haechi-crypto-kms`` adds KMS-backed ones.
 
     :param register: call ``register(cls)`` once per provider class.
     """
@@ -144,9 +144,9 @@ def haechi_register_audit_sinks(register: Register) -> None:
     """Register audit sink classes selected by ``audit.sink``.
 
     An audit sink class has a unique ``NAME``, a ``from_config(config, *, pm=None)``
-    classmethod, and implements ``record(event: dict) -> dict`` (returns the stored record with its ``auditIntegrity``) and ``ready() ->
-    tuple[bool, str | None]``. Sinks must never store a raw value; the core sanitizes
-    every event before it reaches a sink.
+    classmethod, and implements ``record(event: dict) -> dict`` (returns the stored record
+    with its ``auditIntegrity``) and ``ready() -> tuple[bool, str | None]``. Sinks must
+    never store a raw value; the core sanitizes every event before it reaches a sink.
 
     :param register: call ``register(cls)`` once per sink class.
     """
@@ -157,7 +157,8 @@ def haechi_register_token_stores(register: Register) -> None:
     """Register token vault store classes selected by ``tokenVault.provider``.
 
     A store class has a unique ``NAME``, a ``from_config(config)`` classmethod, and
-    implements the store seam of :mod:`haechi.vault.store`: records hold envelopes only, never plaintext.
+    implements the store seam of :mod:`haechi.vault.store`: records hold envelopes only,
+    never plaintext.
 
     :param register: call ``register(cls)`` once per store class.
     """

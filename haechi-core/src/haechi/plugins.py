@@ -13,6 +13,7 @@ import importlib
 import importlib.metadata
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
+
 import attrs
 import pluggy
 

@@ -81,7 +81,9 @@ class Walk:
 
 
 def _is_array_index(key: str) -> bool:
-    return key.isascii() and key.isdigit() and (key == "0" or key[0] != "0") and int(key) < 2**32 - 1
+    if not (key.isascii() and key.isdigit()):
+        return False
+    return (key == "0" or key[0] != "0") and int(key) < 2**32 - 1
 
 
 def _object_items(obj: dict) -> Any:
@@ -103,7 +105,10 @@ def walk_document(document: Any, *, max_depth: int, include_numbers: bool = True
     key_shapes: dict[str, str] = {}
 
     def string_shape(text: str) -> str:
-        length = len(text) if text.isascii() else len(text.encode("utf-16-le", "surrogatepass")) // 2
+        if text.isascii():
+            length = len(text)
+        else:
+            length = len(text.encode("utf-16-le", "surrogatepass")) // 2
         cached = string_shapes.get(length)
         if cached is None:
             cached = string_shapes[length] = f'{{"type":"string","length":{length}}}'

@@ -103,7 +103,9 @@ class BlockAction:
         raise AssertionError("a blocking action never transforms")
 
 
-BUILTIN_ACTIONS = (AllowAction, RedactAction, MaskAction, TokenizeAction, EncryptAction, BlockAction)
+BUILTIN_ACTIONS = (
+    AllowAction, RedactAction, MaskAction, TokenizeAction, EncryptAction, BlockAction,
+)
 
 
 @hookimpl
