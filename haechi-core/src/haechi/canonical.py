@@ -18,6 +18,8 @@ import unicodedata
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 __all__ = [
     "b64url_decode",
     "b64url_encode",
@@ -82,10 +84,47 @@ def _needs_utf16_sort(keys: list[str]) -> bool:
 
 
 def canonicalize(value: Any) -> str:
-    """Sorted-key, whitespace-free JSON text of ``value`` (``json-stable-v1``)."""
+    """Sorted-key, whitespace-free JSON text of ``value`` (``json-stable-v1``).
+
+    Audit records are canonicalized on every append, so values that orjson encodes exactly
+    as JavaScript does (checked by :func:`_orjson_exact`) take orjson's C path; anything
+    else takes the reference-exact encoder below.
+    """
+    if _orjson_exact(value):
+        try:
+            return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode("utf-8")
+        except orjson.JSONEncodeError:  # a lone surrogate or an integer beyond 64 bits
+            pass
     parts: list[str] = []
     _canonical_into(value, parts)
     return "".join(parts)
+
+
+def _orjson_exact(value: Any) -> bool:
+    """Whether orjson's sorted output equals ``json-stable-v1`` for ``value``: every key is
+    ASCII (so code-point order is UTF-16 order) and every float is non-integral within
+    ``[1e-4, 1e16)`` (where orjson and ``Number::toString`` print the same digits; an
+    integral float is ``1`` in JavaScript but ``1.0`` in orjson). Strings need no check:
+    orjson escapes exactly as ``JSON.stringify`` does and refuses lone surrogates."""
+    stack = [value]
+    pop, push = stack.pop, stack.extend
+    while stack:
+        item = pop()
+        kind = type(item)
+        if kind is dict:
+            for key in item:
+                if type(key) is not str or not key.isascii():
+                    return False
+            push(item.values())
+        elif kind is list or kind is tuple:
+            push(item)
+        elif kind is float:
+            magnitude = abs(item)
+            if not 1e-4 <= magnitude < 1e16 or magnitude.is_integer():
+                return False
+        elif kind is not str and kind is not int and kind is not bool and item is not None:
+            return False
+    return True
 
 
 def _canonical_into(value: Any, out: list[str]) -> None:

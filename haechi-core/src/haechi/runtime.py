@@ -27,7 +27,6 @@ DEFAULT_CONFIG_PATH = "haechi.config.json"
 
 def known_names(registries: Registries) -> KnownNames:
     """The names configuration may use, from what is registered."""
-    builtin = KnownNames.builtin()
     detector_types: set[str] = set()
     for detector in registries.detectors.values():
         detector_types.update(detector.TYPES)
@@ -37,10 +36,8 @@ def known_names(registries: Registries) -> KnownNames:
                if getattr(cls, "NAME", None) != name}
     return KnownNames(
         action_strengths={name: cls.STRENGTH for name, cls in registries.actions.items()},
-        # Protocol adapters are registered by the proxy; until it ships, the names of
-        # spec section 5 stay valid config values.
-        adapters=adapters | set(builtin.adapters),
-        adapter_aliases={**builtin.adapter_aliases, **aliases},
+        adapters=adapters,
+        adapter_aliases=aliases,
         detector_types=detector_types,
         # "none" needs no class: it is the absence of client authentication.
         authenticators=set(registries.authenticators) | {"none"},

@@ -6,8 +6,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from haechi.isotime import parse_iso, to_iso
 from haechi.errors import TokenVaultError
+from haechi.isotime import parse_iso, to_iso
 from haechi.vault.sqlite_store import SqliteTokenStore
 from haechi.vault.store import TokenStore
 from haechi.vault.vault import TokenVault

@@ -13,6 +13,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 from haechi.canonical import b64url_encode, canonicalize
 
 __all__ = ["ALG", "CANONICALIZATION", "encode_line", "event_hash", "seal"]
@@ -51,5 +53,8 @@ def encode_line(record: Mapping[str, Any]) -> bytes:
     ``\\udXXX`` escape, which is exactly its JSON form (it can only occur inside a string),
     so the line still reads back to the hashed value.
     """
-    text = json.dumps(record, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return (text + "\n").encode("utf-8", "backslashreplace")
+    try:
+        return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
+    except orjson.JSONEncodeError:  # a lone surrogate: the stdlib encoder keeps it
+        text = json.dumps(record, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        return (text + "\n").encode("utf-8", "backslashreplace")

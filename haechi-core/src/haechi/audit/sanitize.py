@@ -72,7 +72,7 @@ def sanitize_event(event: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _is_forbidden(key: str) -> bool:
-    return key.casefold() in FORBIDDEN_KEYS
+    return key in FORBIDDEN_KEYS or key.casefold() in FORBIDDEN_KEYS
 
 
 def is_count(value: Any) -> bool:
@@ -84,11 +84,25 @@ def is_count(value: Any) -> bool:
 def _clean_object(obj: Mapping[Any, Any]) -> dict[str, Any]:
     cleaned: dict[str, Any] = {}
     for key, item in obj.items():
-        if not isinstance(key, str):
+        if type(key) is not str:
             raise HaechiError("Audit event keys must be strings.")
-        if not _is_forbidden(key):
-            cleaned[key] = _clean(item)
+        if key in _ALLOWED_KEYS or not _is_forbidden(key):
+            kind = type(item)
+            # Strings, booleans and None are kept as they are (the common case, inline).
+            cleaned[key] = item if kind is str or kind is bool or item is None else _clean(item)
     return cleaned
+
+
+#: Keys of Haechi's own event schemas: known not to be forbidden, so the case-folded
+#: lookup is skipped for them on the hot path.
+_ALLOWED_KEYS = frozenset(
+    {
+        "schemaVersion", "id", "correlationId", "timestamp", "protocol", "operation",
+        "identity", "profile", "mode", "enforced", "blocked", "payloadShapeHash",
+        "detections", "summary", "type", "ruleId", "path", "kind", "confidence", "action",
+        "detectionCount", "byType", "byAction", "decision", "reason", "routeId", "pathHash",
+    }
+)  # fmt: skip
 
 
 def _clean_summary(summary: Mapping[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ def haechi_register_cli_commands(register):
     from haechi.cli.plugins_cmd import PluginsCommand
     from haechi.cli.policy_cmds import PolicySignCommand, PolicyVerifyCommand
     from haechi.cli.protect_cmds import ProtectCommand, ScanCommand
+    from haechi.cli.proxy_cmd import ProxyCommand
     from haechi.cli.setup_cmds import ConfigGuideCommand, InitCommand, StatusCommand
     from haechi.cli.token_cmds import TokenExportCommand, TokenPurgeCommand, TokenRevealCommand
 
@@ -21,6 +22,6 @@ def haechi_register_cli_commands(register):
         InitCommand, ProtectCommand, ScanCommand, ReportCommand, StatusCommand,
         AuditVerifyCommand, PolicySignCommand, PolicyVerifyCommand, TokenRevealCommand,
         TokenPurgeCommand, TokenExportCommand, ConfigGuideCommand, PluginsCommand,
-        McpStdioCommand, McpWrapCommand,
+        McpStdioCommand, McpWrapCommand, ProxyCommand,
     ):
         register(command)

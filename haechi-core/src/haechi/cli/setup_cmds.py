@@ -116,6 +116,7 @@ class StatusCommand:
 def status_report(runtime: Runtime) -> dict[str, Any]:
     from haechi.audit import verify_audit_chain
     from haechi.crypto.nonce_budget import read_nonce_budget
+    from haechi.proxy.status import proxy_status
 
     config = runtime.config
     warnings: list[str] = []
@@ -177,7 +178,6 @@ def status_report(runtime: Runtime) -> dict[str, Any]:
         warnings.append("audit.anchor.mode is file: keep the anchor on separate, append-only "
                         "media, or an attacker can truncate both files together.")
 
-    tls = config.proxy.tls
     return {
         "ok": True,
         "command": "status",
@@ -192,15 +192,7 @@ def status_report(runtime: Runtime) -> dict[str, Any]:
         },
         "target": {"type": config.target.type, "adapter": config.target.adapter,
                    "upstream": config.target.upstream},
-        "proxy": {
-            "host": config.proxy.host,
-            "port": config.proxy.port,
-            # Paths only: key material is never printed (the reference printed buffers).
-            "tls": None if tls is None else {k: v for k, v in (
-                ("keyFile", tls.key_file), ("certFile", tls.cert_file),
-                ("pfxFile", tls.pfx_file)) if v is not None},
-            "trustForwardedProto": config.proxy.trust_forwarded_proto,
-        },
+        "proxy": proxy_status(config),
         "tokenVault": {
             "revealPolicy": tv.reveal_policy,
             "retentionDays": tv.retention_days,

@@ -7,8 +7,8 @@ import argparse
 
 from haechi.cli.common import add_config_argument
 from haechi.cli.console import Output
-from haechi.isotime import to_iso, utc_now
 from haechi.errors import HaechiError
+from haechi.isotime import to_iso, utc_now
 from haechi.runtime import Runtime
 
 __all__ = ["TokenExportCommand", "TokenPurgeCommand", "TokenRevealCommand"]

@@ -16,8 +16,8 @@ from typing import Any
 
 from haechi.canonical import b64url_encode, canonicalize
 from haechi.crypto.domains import POLICY_BUNDLE_SIGNING
-from haechi.isotime import to_iso, utc_now
 from haechi.errors import CryptoError, PolicyError
+from haechi.isotime import to_iso, utc_now
 
 __all__ = ["BUNDLE_ALG", "BUNDLE_VERSION", "sign_policy_bundle", "verify_policy_bundle"]
 

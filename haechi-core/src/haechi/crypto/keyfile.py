@@ -27,8 +27,8 @@ from typing import Any, Literal
 import attrs
 
 from haechi.canonical import b64url_decode, b64url_encode
-from haechi.isotime import to_iso, utc_now
 from haechi.errors import CryptoError
+from haechi.isotime import to_iso, utc_now
 
 __all__ = [
     "KEY_ALG",

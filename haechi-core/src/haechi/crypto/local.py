@@ -27,11 +27,11 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from haechi.canonical import b64url_decode, b64url_encode, canonicalize, canonicalize_crypto_aad
-from haechi.isotime import parse_iso, to_iso, utc_now
 from haechi.crypto.keyfile import KEY_ALG, KeyEntry, KeyFile, load_key_file
 from haechi.crypto.nonce_budget import NonceBudget, budget_report
 from haechi.errors import CryptoError
 from haechi.hookspecs import hookimpl
+from haechi.isotime import parse_iso, to_iso, utc_now
 
 __all__ = [
     "AAD_ENCODING",

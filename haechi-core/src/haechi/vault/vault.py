@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 import attrs
 
-from haechi.isotime import parse_iso, to_iso, utc_now
 from haechi.errors import HaechiError, TokenVaultError
+from haechi.isotime import parse_iso, to_iso, utc_now
 from haechi.vault.events import VaultDecision, VaultOperation, vault_event
 from haechi.vault.scope import TokenScope
 from haechi.vault.store import TokenRecord, TokenStore

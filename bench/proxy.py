@@ -1,0 +1,306 @@
+"""Benchmark: the proxy under load, with the load generator, the proxy and the stub
+upstream in three separate processes on loopback.
+
+    .venv/bin/python bench/proxy.py [--duration 10] [--connections 32] [--skip-memory]
+
+Needs ``wrk`` (Debian: ``apt-get install -y wrk``); without it the throughput part is
+skipped with a message. Each scenario POSTs a ~1 KB chat payload containing an email and
+a phone number to ``/v1/chat/completions`` and reports req/s, p50 and p99 for:
+
+- direct: wrk straight to the stub upstream;
+- bare: a minimal aiohttp pass-through written here (the ceiling for a Python proxy);
+- dry-run: Haechi, detect and audit only;
+- enforce+response: Haechi enforce with response protection and audit on;
+- tokenize+detokenize: enforce, emails and phones tokenized, responses detokenized.
+
+Then the p50 latency Haechi enforce+response adds over bare at one connection, and two
+memory figures: the proxy's RSS growth while a 100 MB request body is refused, and its
+RSS over a 200,000-frame inspected stream. Reference (JavaScript 1.7.0) in the same kind
+of run: 245 req/s, p50 123 ms; targets: >= 10x its req/s and >= 0.5x bare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+STUB = ROOT / "tests" / "plugins" / "stub_upstream.py"
+REFERENCE_RPS = 245.0
+
+CHAT_BODY = json.dumps({
+    "model": "bench-model",
+    "messages": [
+        {"role": "system", "content": "You are a helpful assistant for the billing team. " * 6},
+        {"role": "user", "content": (
+            "Please follow up with the customer about the failed invoice. Their contact is "
+            "jamie.rivera@example.com and they prefer a call on +1 415 555 0132 before noon. "
+            + "Summarise the open items from the last review and draft a reply. " * 8)},
+    ],
+})
+
+
+# -- processes ----------------------------------------------------------------------------
+
+
+def _read_port(proc: subprocess.Popen, key: str) -> int:
+    line = proc.stdout.readline()
+    if not line:
+        raise SystemExit(f"bench: a process exited before listening: {proc.args}")
+    return int(json.loads(line)[key])
+
+
+@contextmanager
+def _process(args: list[str], key: str, cwd: Path | None = None):
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            cwd=cwd)
+    try:
+        yield proc, _read_port(proc, key)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _haechi_workdir(base: Path, name: str, upstream: int, edit) -> Path:
+    workdir = base / name
+    workdir.mkdir()
+    subprocess.run([sys.executable, "-m", "haechi", "init", "--json"], cwd=workdir, check=True,
+                   capture_output=True)
+    config_path = workdir / "haechi.config.json"
+    config = json.loads(config_path.read_text())
+    config["target"]["upstream"] = f"http://127.0.0.1:{upstream}"
+    config["proxy"]["port"] = 0
+    edit(config)
+    config_path.write_text(json.dumps(config, indent=2))
+    return workdir
+
+
+def _enforce_with_response(config: dict) -> None:
+    config["policy"]["mode"] = "enforce"
+    config["responseProtection"]["enabled"] = True
+
+
+def _tokenize(config: dict) -> None:
+    _enforce_with_response(config)
+    config["policy"]["actions"].update({"email": "tokenize", "phone": "tokenize"})
+    config["tokenVault"]["detokenizeResponses"] = True
+
+
+def _dry_run(config: dict) -> None:
+    config["policy"]["mode"] = "dry-run"
+
+
+def _inspect_streams(config: dict) -> None:
+    _enforce_with_response(config)
+    config["streaming"]["requestMode"] = "inspect"
+
+
+# -- the bare pass-through ----------------------------------------------------------------
+
+
+def run_bare_passthrough(upstream_port: int) -> None:
+    """Forward every request as is and return the upstream's answer: no inspection."""
+    import aiohttp
+    from aiohttp import web
+
+    async def main() -> None:
+        session: aiohttp.ClientSession | None = None
+
+        async def forward(request: web.Request) -> web.Response:
+            body = await request.read()
+            async with session.request(
+                request.method, f"http://127.0.0.1:{upstream_port}{request.raw_path}",
+                data=body, headers={"Content-Type": "application/json"},
+            ) as upstream:
+                payload = await upstream.read()
+                return web.Response(status=upstream.status, body=payload,
+                                    content_type="application/json")
+
+        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=512))
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", forward)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        print(json.dumps({"port": runner.addresses[0][1]}), flush=True)
+        stop = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        await stop.wait()
+        await runner.cleanup()
+        await session.close()
+
+    asyncio.run(main())
+
+
+# -- wrk ----------------------------------------------------------------------------------
+
+
+def _wrk(port: int, *, connections: int, duration: int, script: Path) -> dict[str, float]:
+    threads = min(2, connections)
+    out = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "-s",
+         str(script), f"http://127.0.0.1:{port}/v1/chat/completions"],
+        capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return {"rps": rps, "p50_ms": _percentile(out, "50"), "p99_ms": _percentile(out, "99"),
+            "errors": int(non_2xx.group(1)) if non_2xx else 0}
+
+
+def _percentile(out: str, which: str) -> float:
+    value, unit = re.search(rf"^\s+{which}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+# -- memory -------------------------------------------------------------------------------
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def memory_big_request(port: int, pid: int) -> dict[str, float]:
+    """Stream a 100 MB body at the proxy (cap 1 MB) and watch its RSS."""
+    before = _rss_mb(pid)
+    size = 100 * 1024 * 1024
+    sent = 0
+    status = b""
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+                     b"Content-Type: application/json\r\n"
+                     b"Content-Length: " + str(size).encode() + b"\r\n\r\n")
+        block = b"a" * (1024 * 1024)
+        sock.settimeout(5)
+        try:
+            while sent < size:
+                sock.sendall(block)
+                sent += len(block)
+        except OSError:
+            pass
+        try:
+            status = sock.recv(200).split(b"\r\n", 1)[0]
+        except OSError:
+            status = b"(connection closed)"
+    return {"rss_before_mb": before, "rss_after_mb": _rss_mb(pid),
+            "sent_mb": sent / 1024 / 1024, "status": status.decode("latin-1")}
+
+
+def memory_long_stream(port: int, pid: int, frames: int) -> dict[str, float]:
+    """Read a ``frames``-frame inspected stream through the proxy, sampling RSS."""
+    import http.client
+
+    samples = []
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    body = json.dumps({"model": "frames", "stream": True,
+                       "messages": [{"role": "user", "content": "go"}]})
+    conn.request("POST", f"/v1/chat/completions?frames={frames}", body=body,
+                 headers={"Content-Type": "application/json"})
+    response = conn.getresponse()
+    received = 0
+    while True:
+        chunk = response.read(1 << 16)
+        if not chunk:
+            break
+        received += len(chunk)
+        if len(samples) < received // (4 << 20):
+            samples.append(_rss_mb(pid))
+    conn.close()
+    return {"frames": frames, "received_mb": received / 1024 / 1024,
+            "rss_first_mb": samples[0] if samples else 0.0,
+            "rss_max_mb": max(samples) if samples else 0.0,
+            "rss_last_mb": samples[-1] if samples else 0.0}
+
+
+# -- main ---------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--frames", type=int, default=200_000)
+    parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--bare-passthrough", type=int, metavar="UPSTREAM_PORT",
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.bare_passthrough:
+        run_bare_passthrough(args.bare_passthrough)
+        return 0
+
+    results: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory(prefix="haechi-bench-") as tmp, ExitStack() as stack:
+        base = Path(tmp)
+        script = base / "post.lua"
+        script.write_text('wrk.method = "POST"\n'
+                          'wrk.headers["Content-Type"] = "application/json"\n'
+                          f"wrk.body = {json.dumps(CHAT_BODY)}\n")
+        _, stub_port = stack.enter_context(
+            _process([sys.executable, str(STUB)], "port"))
+        _, bare_port = stack.enter_context(_process(
+            [sys.executable, __file__, "--bare-passthrough", str(stub_port)], "port"))
+        haechi: dict[str, tuple[subprocess.Popen, int]] = {}
+        for name, edit in (("dry-run", _dry_run), ("enforce+response", _enforce_with_response),
+                           ("tokenize+detokenize", _tokenize), ("inspect", _inspect_streams)):
+            workdir = _haechi_workdir(base, name.replace("+", "_"), stub_port, edit)
+            haechi[name] = stack.enter_context(_process(
+                [sys.executable, "-m", "haechi", "proxy"], "port", cwd=workdir))
+        print(f"body: {len(CHAT_BODY)} bytes; stub :{stub_port}, bare :{bare_port}")
+
+        if shutil.which("wrk") is None:
+            print("wrk not found: throughput skipped (apt-get install -y wrk)")
+        else:
+            targets = {"direct": stub_port, "bare": bare_port,
+                       **{name: port for name, (_, port) in haechi.items() if name != "inspect"}}
+            for name, port in targets.items():
+                _wrk(port, connections=args.connections, duration=2, script=script)  # warm-up
+                results[name] = _wrk(port, connections=args.connections,
+                                     duration=args.duration, script=script)
+            print(f"\nwrk -c{args.connections}, {args.duration}s each")
+            print(f"{'scenario':<22}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>9}")
+            for name, figure in results.items():
+                print(f"{name:<22}{figure['rps']:>10.0f}{figure['p50_ms']:>10.2f}"
+                      f"{figure['p99_ms']:>10.2f}{figure['errors']:>9}")
+            enforce, bare = results["enforce+response"], results["bare"]
+            print(f"\nenforce+response vs bare: {enforce['rps'] / bare['rps']:.2f}x "
+                  f"(target >= 0.5x); vs reference {REFERENCE_RPS:.0f} req/s: "
+                  f"{enforce['rps'] / REFERENCE_RPS:.1f}x (target >= 10x)")
+            one_bare = _wrk(bare_port, connections=1, duration=args.duration, script=script)
+            one_haechi = _wrk(haechi["enforce+response"][1], connections=1,
+                              duration=args.duration, script=script)
+            print(f"1 connection p50: bare {one_bare['p50_ms']:.2f} ms, enforce+response "
+                  f"{one_haechi['p50_ms']:.2f} ms, added "
+                  f"{one_haechi['p50_ms'] - one_bare['p50_ms']:.2f} ms (target <= 1 ms)")
+
+        if not args.skip_memory:
+            proc, port = haechi["enforce+response"]
+            big = memory_big_request(port, proc.pid)
+            print(f"\n100 MB request body: status {big['status']!r}, sent "
+                  f"{big['sent_mb']:.0f} MB before the close, proxy RSS "
+                  f"{big['rss_before_mb']:.1f} -> {big['rss_after_mb']:.1f} MB")
+            proc, port = haechi["inspect"]
+            stream = memory_long_stream(port, proc.pid, args.frames)
+            print(f"{stream['frames']} inspected frames ({stream['received_mb']:.1f} MB "
+                  f"received): proxy RSS first {stream['rss_first_mb']:.1f}, max "
+                  f"{stream['rss_max_mb']:.1f}, last {stream['rss_last_mb']:.1f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

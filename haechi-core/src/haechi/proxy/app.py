@@ -1,0 +1,98 @@
+"""The aiohttp application factory of the proxy."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from haechi.errors import HaechiError
+from haechi.proxy.bind import check_bind
+from haechi.proxy.gates import build_authenticator, build_rate_limiter
+from haechi.proxy.handler import handle_request
+from haechi.proxy.logs import LOGGER_NAME
+from haechi.proxy.metrics import ProxyMetrics
+from haechi.proxy.state import PROXY_STATE, ProxyState
+from haechi.runtime import known_names
+
+__all__ = ["SERVER_OPTIONS", "create_app"]
+
+#: aiohttp server options for the proxy. ``lingering_time=0``: after refusing an
+#: oversized body the connection is closed at once instead of draining the rest of it.
+SERVER_OPTIONS = {"access_log": None, "lingering_time": 0}
+
+#: Connections kept to the upstream (aiohttp's default of 100 throttles a busy proxy).
+UPSTREAM_CONNECTION_LIMIT = 512
+
+
+def create_app(runtime: Any, *, allow_remote_bind: bool = False, host: str | None = None,
+               tls: bool | None = None) -> web.Application:
+    """Build the proxy app for ``runtime``.
+
+    Everything that can be refused is refused here, before a socket is opened: the bind
+    guard (``host`` defaults to ``proxy.host``), an unknown adapter or authenticator, a
+    rate limit without a limiter. ``tls`` says whether the server will serve TLS itself
+    (default: whether ``proxy.tls`` is set).
+    """
+    config = runtime.config
+    require_forwarded_proto = check_bind(
+        host or config.proxy.host,
+        allow_remote_bind=allow_remote_bind,
+        tls=config.proxy.tls is not None if tls is None else tls,
+        trust_forwarded_proto=config.proxy.trust_forwarded_proto,
+    )
+    adapter_name = known_names(runtime.registries).adapter_for(config.target.type,
+                                                               config.target.adapter)
+    adapter_cls = runtime.registries.protocol_adapters.get(adapter_name)
+    if adapter_cls is None:
+        raise HaechiError(f"Unknown protocol adapter: {adapter_name}")
+    state = ProxyState(
+        runtime=runtime,
+        adapter=adapter_cls(),
+        authenticator=build_authenticator(config.auth.provider,
+                                          runtime.registries.authenticators, runtime),
+        rate_limiter=build_rate_limiter(_any_rate(runtime), runtime.registries.rate_limiters,
+                                        runtime),
+        metrics=ProxyMetrics(),
+        log=logging.getLogger(LOGGER_NAME),
+        require_forwarded_proto=require_forwarded_proto,
+    )
+    # Build the lazily created components now, so a broken key file or audit path stops
+    # start-up instead of failing the first request.
+    runtime.protector  # noqa: B018
+    if state.detokenizes or _tokenizes(runtime):
+        runtime.vault  # noqa: B018
+
+    app = web.Application(client_max_size=config.limits.max_request_bytes)
+    app[PROXY_STATE] = state
+    app.cleanup_ctx.append(_upstream_session)
+    app.router.add_route("*", "/{tail:.*}", handle_request)
+    return app
+
+
+def _any_rate(runtime: Any) -> bool:
+    policies = runtime.policies
+    return policies.base.rate_per_minute is not None or any(
+        policy.rate_per_minute is not None for policy in policies.profiles.values())
+
+
+def _tokenizes(runtime: Any) -> bool:
+    policies = runtime.policies
+    return any("tokenize" in (*policy.actions.values(), policy.default_action)
+               for policy in (policies.base, *policies.profiles.values()))
+
+
+async def _upstream_session(app: web.Application) -> AsyncIterator[None]:
+    """One client session per app; compressed upstream bodies are not decoded, so the
+    compression gate sees them as they are."""
+    state = app[PROXY_STATE]
+    connector = aiohttp.TCPConnector(limit=UPSTREAM_CONNECTION_LIMIT)
+    state.session = aiohttp.ClientSession(connector=connector, auto_decompress=False)
+    try:
+        yield
+    finally:
+        await state.session.close()
+        state.session = None

@@ -1,0 +1,78 @@
+"""Prometheus metrics of one proxy app (spec section 5), in the app's own registry.
+
+Each app gets its own :class:`prometheus_client.CollectorRegistry`, so two apps in one
+process (tests) never share counters and nothing is registered globally. Label values are
+only route ids, decisions and modes, cleaned as the reference does: cut to 64 characters,
+anything outside ``[A-Za-z0-9_.:/-]`` replaced by ``_``. There is never an identity or a
+value label.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+__all__ = ["METRICS_CONTENT_TYPE", "ProxyMetrics", "clean_label"]
+
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+_UNSAFE_LABEL_CHARS = re.compile(r"[^A-Za-z0-9_.:/-]")
+
+
+def clean_label(value: str) -> str:
+    return _UNSAFE_LABEL_CHARS.sub("_", value[:64])
+
+
+class ProxyMetrics:
+    """The counters and the duration histogram the proxy updates."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+
+        def counter(name: str, doc: str, labels: tuple[str, ...] = ()) -> Counter:
+            return Counter(name, doc, labels, registry=self.registry)
+
+        self._requests = counter("haechi_requests", "Proxied requests by outcome.",
+                                 ("decision", "mode", "route"))
+        self.blocks = counter("haechi_blocks", "Requests or responses blocked by policy.")
+        self.auth_denied = counter("haechi_auth_denied", "Requests refused by authentication.")
+        self.rate_limited = counter("haechi_rate_limited", "Requests refused by rate limiting.")
+        self.upstream_timeout = counter("haechi_upstream_timeout",
+                                        "Upstream requests that timed out.")
+        self.upstream_error = counter("haechi_upstream_error",
+                                      "Upstream requests that failed.")
+        self.response_unprotected = counter(
+            "haechi_response_unprotected", "Responses that could not be protected.")
+        self.internal_error = counter("haechi_internal_error", "Internal proxy errors.")
+        self.overloaded = counter("haechi_overloaded",
+                                  "Requests refused at the max in-flight capacity.")
+        # Registered here, unlike the reference (its quirk 10).
+        self.stream_truncated = counter(
+            "haechi_response_stream_truncated",
+            "Streams ended early: a block, the byte cap or an upstream failure.")
+        self._duration = Histogram("haechi_request_duration_seconds",
+                                   "Time from request arrival to the end of the response.",
+                                   ("route",), buckets=DURATION_BUCKETS, registry=self.registry)
+        # Label lookups cleaned once per distinct label set (route ids are a short list).
+        self._request_children: dict[tuple[str, str, str], Any] = {}
+        self._duration_children: dict[str, Any] = {}
+
+    def request(self, decision: str, mode: str, route: str) -> None:
+        key = (decision, mode, route)
+        child = self._request_children.get(key)
+        if child is None:
+            child = self._requests.labels(*(clean_label(part) for part in key))
+            self._request_children[key] = child
+        child.inc()
+
+    def duration(self, route: str, seconds: float) -> None:
+        child = self._duration_children.get(route)
+        if child is None:
+            child = self._duration_children[route] = self._duration.labels(clean_label(route))
+        child.observe(seconds)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
