@@ -11,7 +11,12 @@ a phone number to ``/v1/chat/completions`` and reports req/s, p50 and p99 for:
 - bare: a minimal aiohttp pass-through written here (the ceiling for a Python proxy);
 - dry-run: Haechi, detect and audit only;
 - enforce+response: Haechi enforce with response protection and audit on;
-- tokenize+detokenize: enforce, emails and phones tokenized, responses detokenized.
+- tokenize+detokenize: enforce, emails and phones tokenized, responses detokenized;
+- proxy-only (bench-only): the enforce+response proxy with its protect call replaced by
+  one that returns the payload untouched and audits nothing, to show the proxy's own
+  share apart from detection, actions and audit (never a product configuration);
+- enforce+response, 2 workers: the opt-in multi-process mode (``serve_workers``, two
+  processes on one port, one audit chain) — the targets are judged without it.
 
 Then the p50 latency Haechi enforce+response adds over bare at one connection, and two
 memory figures: the proxy's RSS growth while a 100 MB request body is refused, and its
@@ -24,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
 import shutil
 import signal
@@ -146,6 +152,49 @@ def run_bare_passthrough(upstream_port: int) -> None:
     asyncio.run(main())
 
 
+# -- the proxy's own share ----------------------------------------------------------------
+
+
+def run_proxy_only(workdir: Path) -> None:
+    """Serve ``workdir``'s config with a protector that changes and audits nothing: what
+    the proxy costs by itself (bench-only; no product path can do this)."""
+    from haechi.pipeline import ProtectResult
+    from haechi.plugins import create_plugin_manager
+    from haechi.proxy import serve
+    from haechi.runtime import Runtime
+
+    class UntouchedPayload:
+        def protect(self, document, context, policy, **_options):
+            return ProtectResult(payload=document, mode=context.mode, enforced=True,
+                                 blocked=False, findings=(), summary={}, audit_id=None)
+
+    os.chdir(workdir)
+    runtime = Runtime.load("haechi.config.json", pm=create_plugin_manager())
+    runtime.__dict__["protector"] = UntouchedPayload()  # replaces the cached property
+
+    def announce(host: str, port: int, tls: bool) -> None:
+        print(json.dumps({"port": port}), flush=True)
+
+    asyncio.run(serve(runtime, host="127.0.0.1", port=0, on_listening=announce))
+
+
+def run_workers(workdir: Path, workers: int) -> None:
+    """``workdir``'s proxy as ``workers`` processes on one port (what ``haechi proxy
+    --workers N`` runs)."""
+    from haechi.plugins import create_plugin_manager
+    from haechi.proxy.workers import serve_workers
+    from haechi.runtime import Runtime
+
+    os.chdir(workdir)
+    runtime = Runtime.load("haechi.config.json", pm=create_plugin_manager())
+
+    def announce(host: str, port: int, tls: bool) -> None:
+        print(json.dumps({"port": port}), flush=True)
+
+    serve_workers(runtime, "haechi.config.json", workers=workers, host="127.0.0.1", port=0,
+                  on_listening=announce)
+
+
 # -- wrk ----------------------------------------------------------------------------------
 
 
@@ -176,22 +225,26 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
-def memory_big_request(port: int, pid: int) -> dict[str, float]:
-    """Stream a 100 MB body at the proxy (cap 1 MB) and watch its RSS."""
+def memory_big_request(port: int, pid: int, *, chunked: bool) -> dict[str, float]:
+    """Stream a 100 MB body at the proxy (cap 1 MB) and watch its RSS: with a declared
+    ``Content-Length`` (refused before reading) or chunked (refused at the cap)."""
     before = _rss_mb(pid)
     size = 100 * 1024 * 1024
     sent = 0
     status = b""
+    framing = (b"Transfer-Encoding: chunked\r\n" if chunked
+               else b"Content-Length: " + str(size).encode() + b"\r\n")
+    block = b"a" * (1024 * 1024)
+    if chunked:
+        block = f"{len(block):x}\r\n".encode() + block + b"\r\n"
     with socket.create_connection(("127.0.0.1", port)) as sock:
         sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
-                     b"Content-Type: application/json\r\n"
-                     b"Content-Length: " + str(size).encode() + b"\r\n\r\n")
-        block = b"a" * (1024 * 1024)
+                     b"Content-Type: application/json\r\n" + framing + b"\r\n")
         sock.settimeout(5)
         try:
             while sent < size:
                 sock.sendall(block)
-                sent += len(block)
+                sent += 1024 * 1024
         except OSError:
             pass
         try:
@@ -239,9 +292,20 @@ def main() -> int:
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--bare-passthrough", type=int, metavar="UPSTREAM_PORT",
                         help=argparse.SUPPRESS)
+    parser.add_argument("--proxy-only", type=Path, metavar="WORKDIR", help=argparse.SUPPRESS)
+    parser.add_argument("--workers-proxy", type=Path, metavar="WORKDIR",
+                        help=argparse.SUPPRESS)
+    parser.add_argument("--workers", type=int, default=2,
+                        help="worker processes of the multi-process scenario (0 skips it)")
     args = parser.parse_args()
     if args.bare_passthrough:
         run_bare_passthrough(args.bare_passthrough)
+        return 0
+    if args.proxy_only:
+        run_proxy_only(args.proxy_only)
+        return 0
+    if args.workers_proxy:
+        run_workers(args.workers_proxy, args.workers)
         return 0
 
     results: dict[str, dict] = {}
@@ -261,7 +325,15 @@ def main() -> int:
             workdir = _haechi_workdir(base, name.replace("+", "_"), stub_port, edit)
             haechi[name] = stack.enter_context(_process(
                 [sys.executable, "-m", "haechi", "proxy"], "port", cwd=workdir))
-        print(f"body: {len(CHAT_BODY)} bytes; stub :{stub_port}, bare :{bare_port}")
+        haechi["proxy-only"] = stack.enter_context(_process(
+            [sys.executable, __file__, "--proxy-only", str(base / "enforce_response")], "port"))
+        if args.workers > 1:
+            workdir = _haechi_workdir(base, "workers", stub_port, _enforce_with_response)
+            haechi[f"enforce+response x{args.workers}"] = stack.enter_context(_process(
+                [sys.executable, __file__, "--workers-proxy", str(workdir),
+                 "--workers", str(args.workers)], "port"))
+        print(f"body: {len(CHAT_BODY)} bytes; stub :{stub_port}, bare :{bare_port}; "
+              f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}", flush=True)
 
         if shutil.which("wrk") is None:
             print("wrk not found: throughput skipped (apt-get install -y wrk)")
@@ -273,27 +345,38 @@ def main() -> int:
                 results[name] = _wrk(port, connections=args.connections,
                                      duration=args.duration, script=script)
             print(f"\nwrk -c{args.connections}, {args.duration}s each")
-            print(f"{'scenario':<22}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>9}")
+            print(f"{'scenario':<26}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>9}")
             for name, figure in results.items():
-                print(f"{name:<22}{figure['rps']:>10.0f}{figure['p50_ms']:>10.2f}"
+                print(f"{name:<26}{figure['rps']:>10.0f}{figure['p50_ms']:>10.2f}"
                       f"{figure['p99_ms']:>10.2f}{figure['errors']:>9}")
             enforce, bare = results["enforce+response"], results["bare"]
             print(f"\nenforce+response vs bare: {enforce['rps'] / bare['rps']:.2f}x "
                   f"(target >= 0.5x); vs reference {REFERENCE_RPS:.0f} req/s: "
                   f"{enforce['rps'] / REFERENCE_RPS:.1f}x (target >= 10x)")
-            one_bare = _wrk(bare_port, connections=1, duration=args.duration, script=script)
-            one_haechi = _wrk(haechi["enforce+response"][1], connections=1,
-                              duration=args.duration, script=script)
-            print(f"1 connection p50: bare {one_bare['p50_ms']:.2f} ms, enforce+response "
-                  f"{one_haechi['p50_ms']:.2f} ms, added "
-                  f"{one_haechi['p50_ms'] - one_bare['p50_ms']:.2f} ms (target <= 1 ms)")
+            only = results["proxy-only"]
+            print(f"CPU per request (saturated, 1/req/s): bare {1000 / bare['rps']:.3f} ms, "
+                  f"proxy-only {1000 / only['rps']:.3f} ms, enforce+response "
+                  f"{1000 / enforce['rps']:.3f} ms (so protect calls and audit "
+                  f"{1000 / enforce['rps'] - 1000 / only['rps']:.3f} ms)")
+            one = {name: _wrk(port, connections=1, duration=args.duration, script=script)
+                   for name, port in (("bare", bare_port),
+                                      ("proxy-only", haechi["proxy-only"][1]),
+                                      ("enforce+response", haechi["enforce+response"][1]))}
+            p50 = {name: figure["p50_ms"] for name, figure in one.items()}
+            print(f"1 connection p50: bare {p50['bare']:.2f} ms, proxy-only "
+                  f"{p50['proxy-only']:.2f} ms (+{p50['proxy-only'] - p50['bare']:.2f}), "
+                  f"enforce+response {p50['enforce+response']:.2f} ms (added "
+                  f"{p50['enforce+response'] - p50['bare']:.2f} ms; target <= 1 ms)")
 
         if not args.skip_memory:
             proc, port = haechi["enforce+response"]
-            big = memory_big_request(port, proc.pid)
-            print(f"\n100 MB request body: status {big['status']!r}, sent "
-                  f"{big['sent_mb']:.0f} MB before the close, proxy RSS "
-                  f"{big['rss_before_mb']:.1f} -> {big['rss_after_mb']:.1f} MB")
+            print()
+            for chunked in (False, True):
+                big = memory_big_request(port, proc.pid, chunked=chunked)
+                print(f"100 MB request body ({'chunked' if chunked else 'Content-Length'}): "
+                      f"status {big['status']!r}, sent {big['sent_mb']:.0f} MB before the "
+                      f"close, proxy RSS {big['rss_before_mb']:.1f} -> "
+                      f"{big['rss_after_mb']:.1f} MB")
             proc, port = haechi["inspect"]
             stream = memory_long_stream(port, proc.pid, args.frames)
             print(f"{stream['frames']} inspected frames ({stream['received_mb']:.1f} MB "

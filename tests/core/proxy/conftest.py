@@ -145,7 +145,9 @@ async def app_client(workdir: Path, *, extra_plugins: tuple[Any, ...] = (),
         runtime = Runtime.load("haechi.config.json", pm=pm)
         app = create_app(runtime, **create_options)
         server = TestServer(app, host="127.0.0.1")
-        await server.start_server(**SERVER_OPTIONS)
+        # TestServer always sets handler_cancellation=True itself, as the proxy does.
+        options = {k: v for k, v in SERVER_OPTIONS.items() if k != "handler_cancellation"}
+        await server.start_server(**options)
         async with TestClient(server) as client:
             client.runtime = runtime  # type: ignore[attr-defined]
             yield client

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from haechi.proxy.headers import upstream_headers
+from haechi.proxy.headers import upstream_header_names, upstream_headers
 
 from tests.core.proxy.conftest import app_client, chat, make_workdir, run
 from tests.plugins import proxy_gates
@@ -73,13 +73,15 @@ def test_upstream_header_allowlist():
         "OpenAI-Beta": "ob", "Accept": "a", "User-Agent": "u", "Accept-Language": "l",
         "X-Custom": "c", "X-Other": "o", "Authorization": "Bearer t", "Content-Type": "text/x",
     }
-    forwarded = upstream_headers(client, forward_headers=("x-custom",), forward_authorization=False)
+    # target.forwardHeaders matches whatever the case it is written in.
+    allowed = upstream_header_names(("X-Custom",), forward_authorization=False)
+    forwarded = upstream_headers(client, allowed)
     names = {name.lower() for name in forwarded}
     assert names == {"x-api-key", "anthropic-version", "anthropic-beta", "x-goog-api-key",
                      "openai-organization", "openai-beta", "accept", "user-agent",
                      "accept-language", "x-custom", "content-type", "accept-encoding"}
     assert forwarded["Content-Type"] == "application/json"
-    with_auth = upstream_headers(client, forward_authorization=True)
+    with_auth = upstream_headers(client, upstream_header_names(forward_authorization=True))
     assert with_auth["Authorization"] == "Bearer t"
 
 
@@ -92,7 +94,8 @@ def test_headers_through_the_proxy(tmp_path, stub):
             response = await client.post(
                 "/some/unknown/path?q=1", json={"x": 1},
                 headers={"X-Trace": "t1", "Cookie": "session=1", "X-Dropped": "d",
-                         "Authorization": "Bearer up"})
+                         "Authorization": "Bearer up"},
+                skip_auto_headers=("User-Agent",))
             assert response.status == 200
             return await response.json()
     echoed = run(scenario())
@@ -100,3 +103,38 @@ def test_headers_through_the_proxy(tmp_path, stub):
     headers = echoed["headers"]
     assert headers["x-trace"] == "t1" and headers["authorization"] == "Bearer up"
     assert "cookie" not in headers and "x-dropped" not in headers
+    # The client sent no User-Agent, and the proxy's HTTP client adds none of its own.
+    assert "user-agent" not in headers
+
+
+def test_upstream_cookies_are_never_replayed(tmp_path):
+    """The upstream session keeps no cookie jar: a Set-Cookie answered to one client must
+    not travel upstream with the next client's request."""
+    from aiohttp import web
+    from aiohttp.test_utils import TestServer
+
+    seen_cookies: list[str | None] = []
+
+    async def upstream_handler(request: web.Request) -> web.Response:
+        seen_cookies.append(request.headers.get("Cookie"))
+        response = web.json_response({"choices": []})
+        response.set_cookie("session", "client-a-secret")
+        return response
+
+    async def scenario():
+        upstream_app = web.Application()
+        upstream_app.router.add_post("/v1/chat/completions", upstream_handler)
+        upstream = TestServer(upstream_app, host="127.0.0.1")
+        await upstream.start_server()
+        try:
+            # A host name, not an IP: aiohttp's default jar ignores cookies of IP hosts.
+            workdir = make_workdir(tmp_path / "w", f"http://localhost:{upstream.port}")
+            async with app_client(workdir) as client:
+                for _ in range(2):
+                    response = await client.post("/v1/chat/completions", json=chat("hi"))
+                    assert response.status == 200
+        finally:
+            await upstream.close()
+
+    run(scenario())
+    assert seen_cookies == [None, None]

@@ -17,12 +17,14 @@ __all__ = ["ProxyCommand"]
 class ProxyCommand:
     NAME = "proxy"
     SUMMARY = "Run the HTTP proxy in front of an LLM API (SIGINT/SIGTERM drain and stop)"
-    USAGE = "[--config P] [--host H] [--port N] [--allow-remote-bind]"
+    USAGE = "[--config P] [--host H] [--port N] [--allow-remote-bind] [--workers N]"
     DETAIL = (
         "Listens on proxy.host:proxy.port (loopback by default) and forwards to\n"
         "target.upstream with the adapter of target.type. A non-loopback --host needs\n"
         "--allow-remote-bind and either proxy.tls or proxy.trustForwardedProto. Prints one\n"
-        "JSON line {listening, host, port, tls} on stdout once the socket is bound."
+        "JSON line {listening, host, port, tls} on stdout once the socket is bound.\n"
+        "--workers N runs N processes sharing the port (SO_REUSEPORT) and one audit chain;\n"
+        "it is refused with policy.rate, whose limit is per process."
     )
 
     @staticmethod
@@ -32,6 +34,8 @@ class ProxyCommand:
         parser.add_argument("--port", type=int, help="listen port, 0 for any (default proxy.port)")
         parser.add_argument("--allow-remote-bind", action="store_true",
                             help="allow a non-loopback listen address")
+        parser.add_argument("--workers", type=int, default=1, metavar="N",
+                            help="proxy processes sharing the port (default 1)")
 
     def run(self, args: argparse.Namespace, output: Output, pm) -> int:
         from haechi.proxy import serve
@@ -48,6 +52,13 @@ class ProxyCommand:
             sys.stdout.write(dumps_compact(line).decode("utf-8") + "\n")
             sys.stdout.flush()
 
+        if args.workers != 1:
+            from haechi.proxy.workers import serve_workers
+
+            serve_workers(runtime, runtime.config_path, workers=args.workers, host=host,
+                          port=port, allow_remote_bind=args.allow_remote_bind,
+                          on_listening=announce)
+            return 0
         asyncio.run(serve(runtime, host=host, port=port,
                           allow_remote_bind=args.allow_remote_bind, on_listening=announce))
         return 0

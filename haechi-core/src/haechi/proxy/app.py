@@ -15,14 +15,16 @@ from haechi.proxy.gates import build_authenticator, build_rate_limiter
 from haechi.proxy.handler import handle_request
 from haechi.proxy.logs import LOGGER_NAME
 from haechi.proxy.metrics import ProxyMetrics
-from haechi.proxy.state import PROXY_STATE, ProxyState
+from haechi.proxy.state import PROXY_STATE, Forwarding, ProxyState
 from haechi.runtime import known_names
 
-__all__ = ["SERVER_OPTIONS", "create_app"]
+__all__ = ["SERVER_OPTIONS", "any_rate", "create_app"]
 
 #: aiohttp server options for the proxy. ``lingering_time=0``: after refusing an
 #: oversized body the connection is closed at once instead of draining the rest of it.
-SERVER_OPTIONS = {"access_log": None, "lingering_time": 0}
+#: ``handler_cancellation``: a client that goes away cancels its handler, which closes the
+#: upstream request at once (aiohttp's default lets it run to the upstream timeout).
+SERVER_OPTIONS = {"access_log": None, "lingering_time": 0, "handler_cancellation": True}
 
 #: Connections kept to the upstream (aiohttp's default of 100 throttles a busy proxy).
 UPSTREAM_CONNECTION_LIMIT = 512
@@ -54,9 +56,10 @@ def create_app(runtime: Any, *, allow_remote_bind: bool = False, host: str | Non
         adapter=adapter_cls(),
         authenticator=build_authenticator(config.auth.provider,
                                           runtime.registries.authenticators, runtime),
-        rate_limiter=build_rate_limiter(_any_rate(runtime), runtime.registries.rate_limiters,
+        rate_limiter=build_rate_limiter(any_rate(runtime), runtime.registries.rate_limiters,
                                         runtime),
         metrics=ProxyMetrics(),
+        forwarding=Forwarding.from_config(config),
         log=logging.getLogger(LOGGER_NAME),
         require_forwarded_proto=require_forwarded_proto,
     )
@@ -73,7 +76,8 @@ def create_app(runtime: Any, *, allow_remote_bind: bool = False, host: str | Non
     return app
 
 
-def _any_rate(runtime: Any) -> bool:
+def any_rate(runtime: Any) -> bool:
+    """Whether the base policy or a profile sets ``policy.rate``."""
     policies = runtime.policies
     return policies.base.rate_per_minute is not None or any(
         policy.rate_per_minute is not None for policy in policies.profiles.values())
@@ -87,10 +91,14 @@ def _tokenizes(runtime: Any) -> bool:
 
 async def _upstream_session(app: web.Application) -> AsyncIterator[None]:
     """One client session per app; compressed upstream bodies are not decoded, so the
-    compression gate sees them as they are."""
+    compression gate sees them as they are. No cookie jar: a ``Set-Cookie`` from the
+    upstream for one client must never travel upstream with another client's request.
+    aiohttp's own User-Agent is never added (the client's, if any, is forwarded)."""
     state = app[PROXY_STATE]
     connector = aiohttp.TCPConnector(limit=UPSTREAM_CONNECTION_LIMIT)
-    state.session = aiohttp.ClientSession(connector=connector, auto_decompress=False)
+    state.session = aiohttp.ClientSession(connector=connector, auto_decompress=False,
+                                          cookie_jar=aiohttp.DummyCookieJar(),
+                                          skip_auto_headers=("User-Agent",))
     try:
         yield
     finally:

@@ -14,6 +14,7 @@ with an error frame.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import re
@@ -123,8 +124,11 @@ async def _read_body(exchange: Exchange) -> Any:
     state, request = exchange.state, exchange.request
     limit = state.config.limits.max_request_bytes
     timeout_ms = state.config.limits.request_timeout_ms
+    # A body that has fully arrived (the usual small request) needs no deadline.
+    deadline = (asyncio.timeout(timeout_ms / 1000)
+                if timeout_ms and not request.content.is_eof() else contextlib.nullcontext())
     try:
-        async with asyncio.timeout(timeout_ms / 1000 if timeout_ms else None):
+        async with deadline:
             raw = await read_capped(request.content, limit, request.content_length)
     except BodyTooLarge:
         response = error_reply(413, "haechi_request_body_too_large",

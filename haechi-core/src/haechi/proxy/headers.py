@@ -17,6 +17,7 @@ __all__ = [
     "ALWAYS_DROPPED_REQUEST_HEADERS",
     "UPSTREAM_HEADER_ALLOWLIST",
     "downstream_headers",
+    "upstream_header_names",
     "upstream_headers",
 ]
 
@@ -40,17 +41,21 @@ _HOP_RESPONSE_HEADERS = frozenset({
 _BODY_DIGEST_HEADERS = frozenset({"etag", "content-md5", "digest", "last-modified"})
 
 
-def upstream_headers(
-    client_headers: Mapping[str, str],
-    *,
-    forward_headers: Iterable[str] = (),
-    forward_authorization: bool,
-) -> CIMultiDict[str]:
-    """The headers sent upstream for one request."""
-    allowed = UPSTREAM_HEADER_ALLOWLIST | frozenset(forward_headers)
+def upstream_header_names(forward_headers: Iterable[str] = (), *,
+                          forward_authorization: bool) -> frozenset[str]:
+    """The lower-case names of the client headers that may go upstream (computed once per
+    app: the allowlist, ``target.forwardHeaders`` and maybe ``authorization``, minus the
+    always-dropped ones)."""
+    allowed = UPSTREAM_HEADER_ALLOWLIST | {name.lower() for name in forward_headers}
     if forward_authorization:
         allowed |= {"authorization"}
-    allowed -= ALWAYS_DROPPED_REQUEST_HEADERS
+    return allowed - ALWAYS_DROPPED_REQUEST_HEADERS
+
+
+def upstream_headers(client_headers: Mapping[str, str],
+                     allowed: frozenset[str]) -> CIMultiDict[str]:
+    """The headers sent upstream for one request; ``allowed`` comes from
+    :func:`upstream_header_names`."""
     out: CIMultiDict[str] = CIMultiDict()
     for name, value in client_headers.items():
         if name.lower() in allowed:

@@ -40,21 +40,15 @@ async def forward_and_respond(exchange: Exchange, body: bytes, *,
     non-streaming request, else ``pass-through`` or ``inspect``."""
     state, request = exchange.state, exchange.request
     config = state.config
-    timeout_s = config.limits.upstream_timeout_ms / 1000
-    if stream_mode is None:
-        timeout = aiohttp.ClientTimeout(total=timeout_s)
-    else:
-        # A stream may run for long: the limit applies to connecting and to each read.
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout_s, sock_read=timeout_s)
-    headers = upstream_headers(request.headers,
-                               forward_headers=config.target.forward_headers or (),
-                               forward_authorization=config.auth.provider == "none")
-    url = URL(config.target.upstream.rstrip("/") + request.raw_path, encoded=True)
+    forwarding = state.forwarding
+    timeout = forwarding.reply_timeout if stream_mode is None else forwarding.stream_timeout
+    url = URL(forwarding.upstream_base + request.raw_path, encoded=True)
     assert state.session is not None
     try:
         upstream = await state.session.request(
-            request.method, url, data=body, headers=headers, timeout=timeout,
-            allow_redirects=False, skip_auto_headers=("User-Agent",))
+            request.method, url, data=body,
+            headers=upstream_headers(request.headers, forwarding.header_names),
+            timeout=timeout, allow_redirects=False)
     except TimeoutError:
         return _upstream_timeout(exchange)
     except (aiohttp.ClientError, OSError):

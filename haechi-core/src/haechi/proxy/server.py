@@ -23,9 +23,12 @@ __all__ = ["serve"]
 
 
 async def serve(runtime: Any, *, host: str, port: int, allow_remote_bind: bool = False,
-                on_listening: Callable[[str, int, bool], None] | None = None) -> None:
+                on_listening: Callable[[str, int, bool], None] | None = None,
+                reuse_port: bool = False) -> None:
     """Serve until SIGINT or SIGTERM. ``on_listening(host, port, tls)`` is called once
-    the socket is bound (``port`` is the real one when 0 was asked for)."""
+    the socket is bound (``port`` is the real one when 0 was asked for). ``reuse_port``
+    lets several worker processes listen on the same port (see
+    :mod:`haechi.proxy.workers`)."""
     config = runtime.config
     ssl_context = ssl_context_for(config.proxy.tls)
     app = create_app(runtime, allow_remote_bind=allow_remote_bind, host=host,
@@ -35,7 +38,8 @@ async def serve(runtime: Any, *, host: str, port: int, allow_remote_bind: bool =
     runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=grace_s,
                            **SERVER_OPTIONS)
     await runner.setup()
-    site = web.TCPSite(runner, host, port, ssl_context=ssl_context, reuse_address=True)
+    site = web.TCPSite(runner, host, port, ssl_context=ssl_context, reuse_address=True,
+                       reuse_port=reuse_port or None)
     await site.start()
     bound_port = _bound_port(runner, port)
     log.info("listening", extra=log_fields(host=host, port=bound_port,

@@ -6,12 +6,46 @@ import logging
 from typing import Any
 
 import attrs
-from aiohttp import ClientSession, web
+from aiohttp import ClientSession, ClientTimeout, web
 
 from haechi.config.models import HaechiConfig
+from haechi.proxy.headers import upstream_header_names
 from haechi.proxy.metrics import ProxyMetrics
 
-__all__ = ["PROXY_STATE", "ProxyState"]
+__all__ = ["PROXY_STATE", "Forwarding", "ProxyState"]
+
+
+@attrs.frozen
+class Forwarding:
+    """How requests go upstream, worked out once per app instead of once per request.
+
+    :ivar upstream_base: ``target.upstream`` without its trailing slash; the request's raw
+        path and query are appended as they came.
+    :ivar header_names: the client headers that may go upstream (see
+        :func:`haechi.proxy.headers.upstream_header_names`).
+    :ivar reply_timeout: a non-streamed exchange must complete within
+        ``limits.upstreamTimeoutMs``.
+    :ivar stream_timeout: a stream may run for long: the limit applies to connecting and
+        to each read.
+    """
+
+    upstream_base: str
+    header_names: frozenset[str]
+    reply_timeout: ClientTimeout
+    stream_timeout: ClientTimeout
+
+    @classmethod
+    def from_config(cls, config: HaechiConfig) -> Forwarding:
+        timeout_s = config.limits.upstream_timeout_ms / 1000
+        return cls(
+            upstream_base=config.target.upstream.rstrip("/"),
+            header_names=upstream_header_names(
+                config.target.forward_headers or (),
+                forward_authorization=config.auth.provider == "none"),
+            reply_timeout=ClientTimeout(total=timeout_s),
+            stream_timeout=ClientTimeout(total=None, sock_connect=timeout_s,
+                                         sock_read=timeout_s),
+        )
 
 
 @attrs.define(eq=False)
@@ -30,6 +64,7 @@ class ProxyState:
     rate_limiter: Any
     metrics: ProxyMetrics
     log: logging.Logger
+    forwarding: Forwarding
     require_forwarded_proto: bool = False
     session: ClientSession | None = None
     in_flight: int = 0
