@@ -25,6 +25,7 @@ __all__ = [
     "b64url_encode",
     "canonicalize",
     "canonicalize_crypto_aad",
+    "canonicalize_utf8",
     "js_number",
     "js_string",
     "short_hash",
@@ -44,6 +45,12 @@ def js_string(value: str) -> str:
     return encoded
 
 
+#: Within this magnitude range a non-integral float's ``repr`` is already JavaScript's
+#: ``Number::toString`` (Python switches to exponent form below 1e-4 and from 1e16).
+_REPR_IS_JS_LOW = 1e-4
+_REPR_IS_JS_HIGH = 1e16
+
+
 def js_number(value: int | float) -> str:
     """Render a number as JavaScript's ``String(n)`` / ``JSON.stringify(n)`` does
     (ECMAScript Number::toString: shortest round-trip digits, exponent form outside
@@ -56,6 +63,14 @@ def js_number(value: int | float) -> str:
         return "null"
     if value == 0:
         return "0"
+    if _REPR_IS_JS_LOW <= abs(value) < _REPR_IS_JS_HIGH and not value.is_integer():
+        # Python's repr prints the same shortest round-trip digits, in positional form.
+        return repr(value)
+    return _js_float_text(value)
+
+
+def _js_float_text(value: float) -> str:
+    """``Number::toString`` of a finite, non-zero float, digit by digit."""
     sign = "-" if value < 0 else ""
     exact = Decimal(repr(abs(value))).normalize()
     _, digit_tuple, exponent = exact.as_tuple()
@@ -100,6 +115,17 @@ def canonicalize(value: Any) -> str:
     return "".join(parts)
 
 
+def canonicalize_utf8(value: Any) -> bytes:
+    """``canonicalize(value).encode("utf-8")`` without the decode/encode round trip on the
+    orjson path (the canonical text escapes lone surrogates, so it always encodes)."""
+    if _orjson_exact(value):
+        try:
+            return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+        except orjson.JSONEncodeError:
+            pass
+    return canonicalize(value).encode("utf-8")
+
+
 def _orjson_exact(value: Any) -> bool:
     """Whether orjson's sorted output equals ``json-stable-v1`` for ``value``: every key is
     ASCII (so code-point order is UTF-16 order) and every float is non-integral within
@@ -107,24 +133,39 @@ def _orjson_exact(value: Any) -> bool:
     integral float is ``1`` in JavaScript but ``1.0`` in orjson). Strings need no check:
     orjson escapes exactly as ``JSON.stringify`` does and refuses lone surrogates."""
     stack = [value]
-    pop, push = stack.pop, stack.extend
+    pop, push = stack.pop, stack.append
     while stack:
         item = pop()
         kind = type(item)
         if kind is dict:
-            for key in item:
-                if type(key) is not str or not key.isascii():
+            try:  # one C-level pass: str.join refuses a non-string key
+                if not "".join(item).isascii():
                     return False
-            push(item.values())
-        elif kind is list or kind is tuple:
-            push(item)
-        elif kind is float:
-            magnitude = abs(item)
-            if not 1e-4 <= magnitude < 1e16 or magnitude.is_integer():
+            except TypeError:
                 return False
-        elif kind is not str and kind is not int and kind is not bool and item is not None:
+            children = item.values()
+        elif kind is list or kind is tuple:
+            children = item
+        elif _leaf_exact(kind, item):
+            continue
+        else:
             return False
+        for child in children:
+            child_kind = type(child)
+            if child_kind is str or child_kind is int or child_kind is bool or child is None:
+                continue
+            if child_kind is dict or child_kind is list or child_kind is tuple:
+                push(child)
+            elif not _leaf_exact(child_kind, child):
+                return False
     return True
+
+
+def _leaf_exact(kind: type, item: Any) -> bool:
+    if kind is float:
+        magnitude = abs(item)
+        return _REPR_IS_JS_LOW <= magnitude < _REPR_IS_JS_HIGH and not magnitude.is_integer()
+    return kind is str or kind is int or kind is bool or item is None
 
 
 def _canonical_into(value: Any, out: list[str]) -> None:

@@ -18,7 +18,6 @@ place (the caller owns the parsed document) and returned.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
@@ -27,11 +26,11 @@ import attrs
 from haechi.actions.services import ActionServices
 from haechi.audit.events import protect_event
 from haechi.detect.engine import DetectionEngine
-from haechi.detect.precision import apply_precision
-from haechi.findings import Direction, Finding
+from haechi.detect.precision import PrecisionFilter
+from haechi.findings import Direction, Finding, Match
 from haechi.walk import Leaf, Walk, walk_document
 
-__all__ = ["DecidedFinding", "ProtectContext", "ProtectResult", "Protector"]
+__all__ = ["DecidedFinding", "Decision", "ProtectContext", "ProtectResult", "Protector"]
 
 Mode = Literal["dry-run", "report-only", "enforce"]
 
@@ -64,6 +63,16 @@ class ProtectContext:
 class DecidedFinding:
     finding: Finding
     action: str
+
+
+@attrs.frozen
+class Decision:
+    """What :meth:`Protector.decide` concluded: the kept findings in document order,
+    the same grouped by leaf (for the transform) and the summary of the audit event."""
+
+    findings: tuple[DecidedFinding, ...]
+    by_leaf: tuple[tuple[Leaf, list[DecidedFinding]], ...]
+    summary: dict[str, Any]
 
 
 @attrs.frozen
@@ -105,10 +114,10 @@ class Protector:
     ) -> None:
         self._engine = engine
         self._actions = actions
+        self._blocking = frozenset(name for name, action in actions.items() if action.BLOCKS)
         self._audit = audit
         self._services = services
-        self._allowlist = tuple(allowlist)
-        self._min_confidence = min_confidence
+        self._precision = PrecisionFilter(allowlist, min_confidence)
         self._max_depth = max_depth
 
     def protect(
@@ -126,49 +135,95 @@ class Protector:
         With ``audit=False`` no event is written and ``audit_id`` is None: the caller
         audits an aggregate instead (a stream writes one event for all its frames).
         """
-        include_numbers = scan_numbers or context.direction == "request"
-        walk = walk_document(document, max_depth=self._max_depth,
-                             include_numbers=include_numbers)
-        found = self._detect(walk, context.direction)
-        precision = apply_precision(
-            [finding for _, finding in found], self._allowlist, self._min_confidence
-        )
-        kept_ids = {id(f) for f in precision.kept}
-        found = [(leaf, finding) for leaf, finding in found if id(finding) in kept_ids]
-
-        decided = [(leaf, DecidedFinding(finding, policy.action_for(finding.type)))
-                   for leaf, finding in found]
+        walk = self.walk(document, context.direction, scan_numbers=scan_numbers)
+        matches = self._engine.scan_many(walk.texts, context.direction)
+        decision = self.decide(walk, matches, policy)
         enforced = context.mode == "enforce"
-        blocked = enforced and any(self._actions[d.action].BLOCKS for _, d in decided)
+        blocked = enforced and not self._blocking.isdisjoint(decision.summary["byAction"])
 
-        summary = _summary(decided, precision)
         # The event is built before the transform rewrites the document in place.
-        event = self._event(context, enforced, blocked, walk, decided, summary) if audit else None
+        event = self.event(context, enforced, blocked, walk, decision) if audit else None
         payload = document
         if blocked:
             payload = None
-        elif enforced and decided:
-            payload = self._transform(document, decided, services or self._services(context))
+        elif enforced and decision.by_leaf:
+            payload = self.transform(document, decision.by_leaf,
+                                     services or self._services(context))
         audit_id = self._audit.record(event)["id"] if event is not None else None
         return ProtectResult(
             payload=payload,
             mode=context.mode,
             enforced=enforced,
             blocked=blocked,
-            findings=tuple(d for _, d in decided),
-            summary=summary,
+            findings=decision.findings,
+            summary=decision.summary,
             audit_id=audit_id,
         )
 
+    # The phases of protect(), public so that bench/protect.py can time each one.
+
+    def walk(self, document: Any, direction: Direction, *, scan_numbers: bool = True) -> Walk:
+        """Phase 4a: the leaves and shape of ``document`` (number leaves are scanned on
+        the request direction, and on the response direction only with ``scan_numbers``)."""
+        return walk_document(document, max_depth=self._max_depth,
+                             include_numbers=scan_numbers or direction == "request")
+
+    def decide(self, walk: Walk, matches: Sequence[Sequence[Match]], policy: Any) -> Decision:
+        """Phases 5 and 6: place each match of ``matches`` (one list per walked text) in
+        the document, apply the precision controls and pick the policy's action."""
+        verdict = self._precision.verdict
+        action_for = policy.action_for
+        by_leaf: list[tuple[Leaf, list[DecidedFinding]]] = []
+        findings: list[DecidedFinding] = []
+        by_type: dict[str, int] = {}
+        by_action: dict[str, int] = {}
+        suppressed: dict[str, int] = {}
+        dropped: dict[str, int] = {}
+        for index, leaf_matches in enumerate(matches):
+            if not leaf_matches:
+                continue
+            leaf = walk.leaf(index)
+            path_text = leaf.path_text
+            kind = leaf.kind
+            leaf_findings: list[DecidedFinding] = []
+            for match in leaf_matches:
+                finding = Finding.place(match, path_text, kind)
+                detected_type = finding.type
+                outcome = verdict(finding)
+                if outcome == "kept":
+                    action = action_for(detected_type)
+                    leaf_findings.append(DecidedFinding(finding, action))
+                    by_type[detected_type] = by_type.get(detected_type, 0) + 1
+                    by_action[action] = by_action.get(action, 0) + 1
+                elif outcome == "suppressed":
+                    suppressed[detected_type] = suppressed.get(detected_type, 0) + 1
+                else:
+                    dropped[detected_type] = dropped.get(detected_type, 0) + 1
+            if leaf_findings:
+                by_leaf.append((leaf, leaf_findings))
+                findings.extend(leaf_findings)
+        summary: dict[str, Any] = {
+            "detectionCount": len(findings),
+            "byType": by_type,
+            "byAction": by_action,
+        }
+        if suppressed:
+            summary["suppressedCount"] = sum(suppressed.values())
+            summary["suppressedByType"] = suppressed
+        if dropped:
+            summary["droppedCount"] = sum(dropped.values())
+            summary["droppedByType"] = dropped
+        return Decision(tuple(findings), tuple(by_leaf), summary)
+
     @staticmethod
-    def _event(
+    def event(
         context: ProtectContext,
         enforced: bool,
         blocked: bool,
         walk: Walk,
-        decided: list[tuple[Leaf, DecidedFinding]],
-        summary: dict[str, Any],
+        decision: Decision,
     ) -> dict[str, Any]:
+        """Phase 8a: the protect event (kind A) of a decision."""
         return protect_event(
             context=context,
             enforced=enforced,
@@ -184,33 +239,24 @@ class Protector:
                     "action": d.action,
                     "enforced": enforced,
                 }
-                for _, d in decided
+                for d in decision.findings
             ],
-            summary=summary,
+            summary=decision.summary,
         )
 
-    def _detect(self, walk: Walk, direction: Direction) -> list[tuple[Leaf, Finding]]:
-        found: list[tuple[Leaf, Finding]] = []
-        for index, matches in enumerate(self._engine.scan_many(walk.texts, direction)):
-            if matches:
-                leaf = walk.leaf(index)
-                path_text = leaf.path_text
-                found.extend((leaf, Finding.place(m, path_text, leaf.kind)) for m in matches)
-        return found
-
-    def _transform(
+    def transform(
         self,
         document: Any,
-        decided: list[tuple[Leaf, DecidedFinding]],
+        by_leaf: Sequence[tuple[Leaf, list[DecidedFinding]]],
         services: ActionServices,
     ) -> Any:
-        by_leaf: dict[int, tuple[Leaf, list[DecidedFinding]]] = {}
-        for leaf, d in decided:
-            by_leaf.setdefault(id(leaf), (leaf, []))[1].append(d)
-        value_edits = [entry for entry in by_leaf.values() if entry[0].kind != "key"]
-        key_edits = [entry for entry in by_leaf.values() if entry[0].kind == "key"]
-
-        for leaf, findings in value_edits:
+        """Phase 7: rewrite ``document`` in place (values first, then keys deepest
+        first) and return it (a bare string document is returned rewritten)."""
+        key_edits = []
+        for leaf, findings in by_leaf:
+            if leaf.kind == "key":
+                key_edits.append((leaf, findings))
+                continue
             new_text = self._rewrite(leaf.text, findings, services)
             if new_text is None:
                 continue
@@ -268,22 +314,3 @@ def _rename_keys(obj: dict, mapping: dict[str, str]) -> None:
             new_key = candidate
             taken.add(new_key)
         obj[new_key] = value
-
-
-def _summary(decided: list[tuple[Leaf, DecidedFinding]], precision: Any) -> dict[str, Any]:
-    by_type = Counter(d.finding.type for _, d in decided)
-    by_action = Counter(d.action for _, d in decided)
-    summary: dict[str, Any] = {
-        "detectionCount": len(decided),
-        "byType": dict(by_type),
-        "byAction": dict(by_action),
-    }
-    suppressed = dict(precision.suppressed_by_type)
-    dropped = dict(precision.dropped_by_type)
-    if suppressed:
-        summary["suppressedCount"] = sum(suppressed.values())
-        summary["suppressedByType"] = suppressed
-    if dropped:
-        summary["droppedCount"] = sum(dropped.values())
-        summary["droppedByType"] = dropped
-    return summary

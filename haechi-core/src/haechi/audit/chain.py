@@ -83,7 +83,8 @@ class AuditChain:
     def record(self, event: Mapping[str, Any]) -> dict[str, Any]:
         """Sanitize, seal and append ``event``; return the stored record."""
         sanitized = sanitize_event(event)
-        self._make_parent()
+        if self._fd is None or self._fd_pid != os.getpid():
+            self._make_parent()  # for the lock file; a reopened log makes its parent too
         with self._lock:
             try:
                 stored = self._append(sanitized)
@@ -134,8 +135,7 @@ class AuditChain:
                 ) from None
 
     def _append(self, sanitized: dict[str, Any]) -> dict[str, Any]:
-        fd = self._descriptor()
-        stat = os.fstat(fd)
+        fd, stat = self._descriptor()
         identity = (stat.st_dev, stat.st_ino, stat.st_size)
         if identity != self._known_file or self._head is None:
             self._head = read_chain_head(fd, stat.st_size, self.path)
@@ -149,25 +149,33 @@ class AuditChain:
         self._known_file = (stat.st_dev, stat.st_ino, stat.st_size + len(data))
         return stored
 
-    def _descriptor(self) -> int:
-        """The open log, reopened when the path now names another file (rotated or
-        deleted) or when we are a forked child (the parent's descriptor is not ours)."""
+    def _descriptor(self) -> tuple[int, os.stat_result]:
+        """The open log and its ``fstat``, reopened when the path now names another file
+        (rotated or deleted) or when we are a forked child (the parent's descriptor is
+        not ours)."""
         if self._fd is not None:
-            if self._fd_pid == os.getpid() and self._names_open_file(self._fd):
-                return self._fd
+            if self._fd_pid == os.getpid():
+                current = self._open_file_stat(self._fd)
+                if current is not None:
+                    return self._fd, current
             os.close(self._fd)  # in a forked child this closes only the child's copy
+            self._fd = None
+        self._make_parent()
         self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
         self._fd_pid = os.getpid()
         self._known_file = None
-        return self._fd
+        return self._fd, os.fstat(self._fd)
 
-    def _names_open_file(self, fd: int) -> bool:
+    def _open_file_stat(self, fd: int) -> os.stat_result | None:
+        """``fstat(fd)`` when ``fd`` is still the file at our path, else None."""
         try:
             on_disk = os.stat(self.path)
         except FileNotFoundError:
-            return False
+            return None
         current = os.fstat(fd)
-        return (on_disk.st_dev, on_disk.st_ino) == (current.st_dev, current.st_ino)
+        if (on_disk.st_dev, on_disk.st_ino) != (current.st_dev, current.st_ino):
+            return None
+        return current
 
     def _write_line(self, fd: int, data: bytes, size_before: int) -> None:
         written = 0

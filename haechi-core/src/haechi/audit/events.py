@@ -13,13 +13,15 @@ never has a parameter to arrive through.
 
 from __future__ import annotations
 
+import os
 import sys
-import uuid
+import time
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 from haechi.canonical import short_hash
-from haechi.isotime import to_iso, utc_now
+from haechi.isotime import to_iso
 from haechi.walk import walk_document
 
 __all__ = [
@@ -61,15 +63,30 @@ class EventContext(Protocol):
     def profile(self) -> str | None: ...
 
 
+#: ``(second, "YYYY-MM-DDTHH:MM:SS.")`` of the last second formatted, swapped as one
+#: tuple so that threads never see a second paired with another second's text.
+_second_prefix: tuple[int, str] = (-1, "")
+
+
 def iso_timestamp() -> str:
     """Now, as JavaScript's ``new Date().toISOString()`` writes it
-    (``2024-05-01T12:00:00.123Z``)."""
-    return to_iso(utc_now())
+    (``2024-05-01T12:00:00.123Z``). Events of one second share its formatted prefix."""
+    global _second_prefix
+    second, nanos = divmod(time.time_ns(), 1_000_000_000)
+    cached_second, prefix = _second_prefix
+    if second != cached_second:
+        prefix = to_iso(datetime.fromtimestamp(second, UTC))[:-4]
+        _second_prefix = (second, prefix)
+    return f"{prefix}{nanos // 1_000_000:03d}Z"
 
 
 def new_event_id() -> str:
-    """A random (version 4) UUID string for an event ``id``."""
-    return str(uuid.uuid4())
+    """A random (version 4, RFC 4122 variant) UUID string for an event ``id``, as
+    ``str(uuid.uuid4())`` writes it, without building a ``UUID`` object."""
+    digits = os.urandom(16).hex()
+    variant = "89ab"[int(digits[16], 16) & 3]
+    return (f"{digits[:8]}-{digits[8:12]}-4{digits[13:16]}-{variant}{digits[17:20]}-"
+            f"{digits[20:]}")
 
 
 def payload_shape_hash(payload: Any) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from haechi.canonical import b64url_encode, canonicalize
+from haechi.canonical import b64url_encode, canonicalize_utf8
 
 __all__ = ["ALG", "CANONICALIZATION", "encode_line", "event_hash", "seal"]
 
@@ -27,13 +27,15 @@ def seal(event: Mapping[str, Any], sequence: int, previous_hash: str | None) -> 
     """A new record: ``event`` (already sanitized; any ``auditIntegrity`` it carries is
     replaced) followed by its ``auditIntegrity``."""
     record = {key: value for key, value in event.items() if key != "auditIntegrity"}
-    record["auditIntegrity"] = {
+    integrity = {
         "alg": ALG,
         "canonicalization": CANONICALIZATION,
         "sequence": sequence,
         "previousHash": previous_hash,
     }
-    record["auditIntegrity"]["eventHash"] = event_hash(record)
+    record["auditIntegrity"] = integrity
+    # Hashed before eventHash is added: exactly the unsealed form event_hash() rebuilds.
+    integrity["eventHash"] = _digest(record)
     return record
 
 
@@ -42,8 +44,11 @@ def event_hash(record: Mapping[str, Any]) -> str:
     integrity = record["auditIntegrity"]
     unsealed = dict(record)
     unsealed["auditIntegrity"] = {k: v for k, v in integrity.items() if k != "eventHash"}
-    digest = hashlib.sha256(canonicalize(unsealed).encode("utf-8")).digest()
-    return b64url_encode(digest)
+    return _digest(unsealed)
+
+
+def _digest(unsealed: Mapping[str, Any]) -> str:
+    return b64url_encode(hashlib.sha256(canonicalize_utf8(unsealed)).digest())
 
 
 def encode_line(record: Mapping[str, Any]) -> bytes:

@@ -64,10 +64,15 @@ def sanitize_event(event: Mapping[str, Any]) -> dict[str, Any]:
     """
     if not isinstance(event, Mapping):
         raise HaechiError("An audit event must be a JSON object.")
-    cleaned = _clean_object(event)
-    summary = event.get("summary")
-    if "summary" in cleaned and isinstance(summary, Mapping):
-        cleaned["summary"] = _clean_summary(summary)
+    cleaned: dict[str, Any] = {}
+    for key, item in event.items():
+        if type(key) is not str:
+            raise HaechiError("Audit event keys must be strings.")
+        if key == "summary" and isinstance(item, Mapping):
+            cleaned[key] = _clean_summary(item)
+        elif key in _ALLOWED_KEYS or not _is_forbidden(key):
+            kind = type(item)
+            cleaned[key] = item if kind is str or kind is bool or item is None else _clean(item)
     return cleaned
 
 
@@ -107,20 +112,41 @@ _ALLOWED_KEYS = frozenset(
 
 def _clean_summary(summary: Mapping[str, Any]) -> dict[str, Any]:
     """Like :func:`_clean_object`, but a counting map keeps its forbidden-named counts."""
-    cleaned = _clean_object(summary)
-    for map_name, total_name in COUNT_MAP_TOTALS.items():
-        counts, total = summary.get(map_name), summary.get(total_name)
-        if map_name in cleaned and isinstance(counts, Mapping) and is_count(total):
-            cleaned[map_name] = {
-                key: _clean(count)
-                for key, count in counts.items()
-                if not _is_forbidden(key) or (is_count(count) and count <= total)
-            }
+    cleaned: dict[str, Any] = {}
+    for key, item in summary.items():
+        if type(key) is not str:
+            raise HaechiError("Audit event keys must be strings.")
+        if not (key in _ALLOWED_KEYS or not _is_forbidden(key)):
+            continue
+        total = summary.get(COUNT_MAP_TOTALS[key]) if key in COUNT_MAP_TOTALS else None
+        if isinstance(item, Mapping) and is_count(total):
+            cleaned[key] = _clean_counts(item, total)
+        else:
+            cleaned[key] = _clean(item)
+    return cleaned
+
+
+def _clean_counts(counts: Mapping[Any, Any], total: int) -> dict[str, Any]:
+    cleaned: dict[str, Any] = {}
+    for key, count in counts.items():
+        if type(key) is not str:
+            raise HaechiError("Audit event keys must be strings.")
+        if key in _ALLOWED_KEYS or not _is_forbidden(key):
+            cleaned[key] = _clean(count)
+        elif is_count(count) and count <= total:
+            cleaned[key] = count
     return cleaned
 
 
 def _clean(value: Any) -> Any:
-    if value is None or isinstance(value, bool | str):
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return value
+    if kind is dict:
+        return _clean_object(value)
+    if kind is list:
+        return [_clean(item) for item in value]
+    if isinstance(value, bool | str):
         return value
     if isinstance(value, int):
         if abs(value) > MAX_SAFE_INTEGER:

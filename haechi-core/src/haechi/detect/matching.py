@@ -63,16 +63,29 @@ def _has_anchor(pattern: str) -> bool:
     return any(token in text for token in ("^", "$", "\\A", "\\z", "\\Z"))
 
 
+#: How :meth:`Rule.compiled_pattern` opens a rule with ``not_preceded_by``: the start of
+#: the text or one character outside the class.
+_LOOK_BEHIND_OPENING = "(?:\\A|[^"
+
+
 class CompiledRule:
     """One rule compiled for bytes; :meth:`find` returns validated byte spans."""
 
-    __slots__ = ("_regex", "joinable", "order", "pattern", "rule")
+    __slots__ = ("_past_text_start", "_regex", "joinable", "order", "pattern", "rule")
 
     def __init__(self, rule: Rule, order: int):
         self.rule = rule
         self.order = order
         self.pattern = rule.compiled_pattern()
         self._regex = re2.compile(self.pattern.encode(), _options())
+        self._past_text_start = self._regex
+        if rule.has_look_behind:
+            if not self.pattern.startswith(_LOOK_BEHIND_OPENING):
+                raise ValueError(f"rule {rule.id}: unexpected compiled look-behind")
+            # The same rule without the start-of-text alternative: every match it finds
+            # consumes a look-behind character, so none starts at offset 0.
+            past_start = "(?:[^" + self.pattern[len(_LOOK_BEHIND_OPENING):]
+            self._past_text_start = re2.compile(past_start.encode(), _options())
         self.joinable = self._joinable()
 
     def _joinable(self) -> bool:
@@ -97,15 +110,21 @@ class CompiledRule:
         ``order 12 4111 1111 1111 1111`` first matches all 18 digits (Luhn fails), and the
         reference then moves past the card. Here a rejected match is retried with shorter
         ends from the same start, then the search resumes one character after its start.
+
+        A rejected match at offset 0 of a rule with a look-behind matched through the
+        start-of-text alternative. Searching again from 0 would find it again (forever),
+        so from then on the rule is searched without that alternative, which finds the
+        matches starting after offset 0 and nothing else.
         """
         spans: list[tuple[int, int]] = []
         validator = self.rule.validator
         back = 1 if self.rule.has_look_behind else 0
+        regex = self._regex
         size = len(data)
         pos = 0
         next_start = 0
         while pos <= size:
-            found = self._regex.search(data, pos)
+            found = regex.search(data, pos)
             if found is None:
                 break
             start, end = found.span(1)
@@ -115,6 +134,8 @@ class CompiledRule:
             if validator is not None and not self._valid(data, start, end):
                 end = self._shorter_valid_end(data, start, end, back)
                 if end is None:
+                    if start == 0:
+                        regex = self._past_text_start
                     pos = _next_char(data, start) - back
                     continue
             spans.append((start, end))

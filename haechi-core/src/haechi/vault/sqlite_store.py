@@ -5,7 +5,7 @@ lock up front, so concurrent tokenizers in different processes serialize instead
 racing; a ``busy_timeout`` makes a waiting writer retry for up to
 :data:`LOCK_TIMEOUT_MS` before giving up. The file (and the ``-wal``/``-shm`` files
 SQLite derives from it) is created with mode 0600, and ``secure_delete`` overwrites
-purged records.
+purged records. Commits are not fsynced (``synchronous = NORMAL``, decision 0013).
 """
 
 from __future__ import annotations
@@ -95,6 +95,10 @@ class SqliteTokenStore:
         self._db.execute(f"PRAGMA busy_timeout = {int(lock_timeout_ms)}")
         self._db.execute("PRAGMA secure_delete = ON")
         self._run(lambda db: db.execute("PRAGMA journal_mode = WAL"))
+        # WAL + NORMAL: a commit is not fsynced (checkpoints are). A killed process loses
+        # nothing and the file never corrupts; only a power cut or OS crash can lose the
+        # last commits (decision 0013).
+        self._db.execute("PRAGMA synchronous = NORMAL")
         if not self._run(lambda db: db.execute(_HAS_TABLE).fetchone()):
             with self._transaction() as db:
                 for statement in _SCHEMA.split(";"):
