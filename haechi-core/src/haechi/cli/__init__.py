@@ -8,6 +8,7 @@ Exit codes: 0 success, 1 error (``haechi: <message>`` on stderr), 2 invalid plug
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from collections.abc import Sequence
@@ -69,6 +70,9 @@ def _run(args_list: list[str], output: Output) -> int:
 
     pm = create_plugin_manager()
     commands = dict(Registries.collect(pm).cli_commands)
+    # Start-up objects (modules, compiled configs) live until exit: move them out of the
+    # collector's view, so collections during a large payload only walk the payload.
+    gc.freeze()
     if not args_list or args_list[0] in ("help", "--help", "-h"):
         return print_help(output, commands, args_list[1:2])
     if args_list[0] not in commands:

@@ -14,10 +14,11 @@ results equal calling :meth:`DetectionEngine.scan` on each text.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from itertools import accumulate
 
 from haechi.detect.decoding import decode_for_rescan
 from haechi.detect.markers import find_markers, may_hold_markers
-from haechi.detect.matching import Candidate, RulePlan, resolve_overlaps
+from haechi.detect.matching import SEPARATOR, Candidate, RulePlan, resolve_overlaps
 from haechi.detect.rules import Rule
 from haechi.detect.unicode_fold import Fold, fold
 from haechi.findings import HARD_BLOCK_TYPES, Direction, Match
@@ -65,16 +66,30 @@ class DetectionEngine:
 
     def scan_many(self, texts: Sequence[str], direction: Direction) -> list[list[Match]]:
         """:meth:`scan` for every text, sharing the regex passes between them."""
+        if not texts:
+            return []
         plan = self._plans[direction]
-        folded = [fold(text) for text in texts]
-        encoded = [scan_text.encode("utf-8", "surrogatepass") for scan_text, _ in folded]
+        # Only non-ASCII texts can need an NFKC fold; the rest are scanned as they are.
+        folds = {i: fold(text) for i, text in enumerate(texts) if not text.isascii()}
+        scan_texts = list(texts)
+        for index, (folded, _) in folds.items():
+            scan_texts[index] = folded
+        buffer, starts = _join(scan_texts, folds)
+        candidates_by_text: dict[int, list[Candidate]] = {}
+        for index in plan.candidate_texts(buffer, starts):
+            start = starts[index]
+            data = buffer[start : start + _byte_length(scan_texts[index], index, folds)]
+            candidates_by_text[index] = plan.scan_text(scan_texts[index], data)
+        # Texts that need per-text work beyond the shared regex pass; usually very few.
+        todo = set(candidates_by_text)
+        if self._scanners or self._decode_and_rescan:
+            todo = range(len(texts))
+        elif direction == "response":
+            todo |= {i for i, text in enumerate(scan_texts) if may_hold_markers(text)}
         results: list[list[Match]] = [[] for _ in texts]
-        candidates_by_text: dict[int, list[Candidate]] = {
-            index: plan.scan_text(folded[index][0], encoded[index])
-            for index in plan.candidate_texts(encoded)
-        }
-        for index, text in enumerate(texts):
-            scan_text, how = folded[index]
+        for index in sorted(todo):
+            text, scan_text = texts[index], scan_texts[index]
+            how = folds[index][1] if index in folds else Fold.UNCHANGED
             candidates = candidates_by_text.get(index, [])
             if self._scanners:
                 candidates.extend(self._scanner_candidates(scan_text, direction))
@@ -127,6 +142,25 @@ class DetectionEngine:
         hits = resolve_overlaps(self._plain(scan_text, self._rescan_plan))
         whole = {m.type for m in found if m.start == 0 and m.end == len(text)}
         return [m for m in _whole_text(text, hits) if m.type not in whole]
+
+
+def _join(scan_texts: list[str], folds: dict) -> tuple[bytes, list[int]]:
+    """The texts joined by ``\n`` as one UTF-8 buffer, and each text's byte offset in it.
+    Every non-ASCII text is in ``folds``; without any, the whole batch is ASCII and is
+    joined and encoded in one step."""
+    if not folds:
+        buffer = "\n".join(scan_texts).encode("ascii")
+        lengths = [len(text) for text in scan_texts]
+    else:
+        encoded = [text.encode("utf-8", "surrogatepass") for text in scan_texts]
+        buffer = SEPARATOR.join(encoded)
+        lengths = [len(data) for data in encoded]
+    starts = list(accumulate((length + 1 for length in lengths[:-1]), initial=0))
+    return buffer, starts
+
+
+def _byte_length(text: str, index: int, folds: dict) -> int:
+    return len(text.encode("utf-8", "surrogatepass")) if index in folds else len(text)
 
 
 def _place(text: str, kept: list[Candidate], how: Fold) -> list[Match]:

@@ -210,8 +210,9 @@ class RulePlan:
             selector.Compile()
             self._selector = selector
 
-    def candidate_texts(self, encoded: Sequence[bytes]) -> list[int]:
-        """Indexes of the texts that may hold a match of some rule.
+    def candidate_texts(self, buffer: bytes, starts: Sequence[int]) -> list[int]:
+        """Indexes of the texts that may hold a match of some rule. ``buffer`` is the
+        texts' UTF-8 joined by ``\n``; ``starts[i]`` is text *i*'s offset in it.
 
         Sound because every rule is joinable: in the joined buffer, each text is
         surrounded by ``\\n`` (or the buffer's ends), which satisfies every context the
@@ -223,15 +224,9 @@ class RulePlan:
         as its own context, so the text holding the byte at the end offset is marked too.
         """
         if self._scan_every_text:
-            return list(range(len(encoded)))
+            return list(range(len(starts)))
         if self._locator is None:
             return []
-        starts: list[int] = []
-        position = 0
-        for data in encoded:
-            starts.append(position)
-            position += len(data) + 1
-        buffer = SEPARATOR.join(encoded)
         marked: set[int] = set()
         for found in self._locator.finditer(buffer):
             start, end = found.span()
