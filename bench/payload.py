@@ -5,11 +5,11 @@
 Each figure is the time of ``haechi protect <payload>`` minus the time of ``haechi protect``
 on a tiny payload (process start-up, imports, config and key loading, one audit append), as
 the reference's figures were measured. Runs are interleaved (tiny, payload, tiny, ...) and
-the median of the paired differences is reported, for wall time and for the child's CPU
-time (user + system, from ``getrusage``), which a shared machine disturbs far less. The in-process time
-of ``Protector.protect`` alone is printed beside it. Reference figures (JavaScript 1.7.0, on
-this machine class, start-up subtracted): (a) 295 ms, (b) 10.5 ms, (c) 65 ms, (d) 218 ms;
-the target is at most a third of each.
+the median of the paired differences is reported, for wall time and for the child's CPU time
+(user + system, from ``getrusage``), which a shared machine disturbs far less. The
+in-process time of ``Protector.protect`` alone is printed beside it. Reference figures
+(JavaScript 1.7.0, on this machine class, start-up subtracted): (a) 295 ms, (b) 10.5 ms, (c)
+65 ms, (d) 218 ms; the target is at most a third of each.
 """
 
 from __future__ import annotations

@@ -107,7 +107,16 @@ class Runtime:
             rules.append(custom_rule(rule.id, rule.type, rule.pattern, rule.flags,
                                      rule.confidence))
         return DetectionEngine(rules, scanners,
-                               decode_and_rescan=self.config.filters.decode_and_rescan)
+                               decode_and_rescan=self.config.filters.decode_and_rescan,
+                               token_known=self.token_known)
+
+    def token_known(self, token: str) -> bool:
+        """Whether the token vault issued ``token`` (lets a response that echoes a genuine
+        token marker through; see :mod:`haechi.detect.markers`). Without a vault file no
+        token is known, and none is created."""
+        if "vault" not in self.__dict__ and not os.path.exists(self.config.token_vault.path):
+            return False
+        return self.vault.store.get(token) is not None
 
     @cached_property
     def policies(self) -> PolicySet:

@@ -45,10 +45,12 @@ class DetectionEngine:
         scanners: Sequence[Scanner] = (),
         *,
         decode_and_rescan: bool = False,
+        token_known: Callable[[str], bool] | None = None,
     ):
         self._rules = tuple(rules)
         self._scanners = tuple(scanners)
         self._decode_and_rescan = decode_and_rescan
+        self._token_known = token_known
         self._plans: dict[str, RulePlan] = {
             "request": RulePlan([r for r in self._rules if not r.response_only]),
             "response": RulePlan(self._rules),
@@ -128,7 +130,11 @@ class DetectionEngine:
                     for offset, inner in marker.inner_texts
                     for c in self._plain(inner, plan)
                 ]
-                genuine = not hidden
+                genuine = not hidden or (
+                    marker.token is not None
+                    and self._token_known is not None
+                    and self._token_known(marker.token)
+                )
                 kept = kept + hidden
             if genuine:
                 kept = [c for c in kept if c.end <= marker.start or c.start >= marker.end]

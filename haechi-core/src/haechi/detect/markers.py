@@ -1,9 +1,12 @@
 """Haechi's own output markers, which the response direction must not re-detect.
 
-Only genuine markers are skipped (spec §3). A ``[REDACTED:...]`` or ``[TOKEN:...]``
-marker is genuine when its inner text, and its ``<type>`` segment on its own, hold no
-detection; a ``[HAECHI_ENC:...]`` marker when its payload decodes to a JSON object with
-string ``kid`` and ``aadHash``. Anything else is ordinary text.
+Only genuine markers are skipped (spec §3). A ``[REDACTED:...]`` or ``[TOKEN:...]`` marker
+is genuine when its inner text, and its ``<type>`` segment on its own, hold no detection —
+or, for a vault-shaped token, when the token vault issued it (its hex id is random and can
+by chance look like a 12-digit ID number; a token the vault does not know gets no such
+benefit, so data hidden in a forged "token" is still caught); a ``[HAECHI_ENC:...]`` marker
+when its payload decodes to a JSON object with string ``kid`` and ``aadHash``. Anything else
+is ordinary text.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ class MarkerSpan:
     inner_texts: tuple[tuple[int, str], ...]
     is_encryption: bool
     envelope_ok: bool
+    #: The vault token of a ``[TOKEN:tok_<type>_<hex>]`` marker, else None.
+    token: str | None = None
 
 
 def may_hold_markers(text: str) -> bool:
@@ -67,8 +72,10 @@ def find_markers(text: str) -> Iterator[MarkerSpan]:
             ok = _envelope_ok(found.group(5))
             yield MarkerSpan(start, end, (), is_encryption=True, envelope_ok=ok)
             continue
+        token = found.group(2) if found.group(3) is not None else None
         pieces = []
         for group in (1, 2, 3, 4):
             if found.group(group) is not None:
                 pieces.append((found.start(group), found.group(group)))
-        yield MarkerSpan(start, end, tuple(pieces), is_encryption=False, envelope_ok=False)
+        yield MarkerSpan(start, end, tuple(pieces), is_encryption=False, envelope_ok=False,
+                         token=token)
