@@ -25,6 +25,9 @@ from haechi.findings import HARD_BLOCK_TYPES, Direction, Match
 
 __all__ = ["DetectionEngine", "Scanner"]
 
+#: Marker inner texts whose detections are remembered (the cache is emptied when full).
+_INNER_CACHE_SIZE = 4096
+
 #: A detector's non-regex ``scan(text, direction)``; offsets are code points of ``text``.
 Scanner = Callable[[str, str], Iterable[Match]]
 
@@ -51,6 +54,7 @@ class DetectionEngine:
         self._scanners = tuple(scanners)
         self._decode_and_rescan = decode_and_rescan
         self._token_known = token_known
+        self._inner_cache: dict[tuple[str, int], tuple[Candidate, ...]] = {}
         self._plans: dict[str, RulePlan] = {
             "request": RulePlan([r for r in self._rules if not r.response_only]),
             "response": RulePlan(self._rules),
@@ -114,6 +118,17 @@ class DetectionEngine:
     def _plain(self, text: str, plan: RulePlan) -> list[Candidate]:
         return plan.scan_text(text, text.encode("utf-8", "surrogatepass"))
 
+    def _inner_candidates(self, inner: str, plan: RulePlan) -> tuple[Candidate, ...]:
+        """Detections in a marker's inner text, memoized: responses repeat the same few
+        markers (``[REDACTED:email]``), and the rules never change for an engine."""
+        key = (inner, id(plan))
+        cached = self._inner_cache.get(key)
+        if cached is None:
+            if len(self._inner_cache) >= _INNER_CACHE_SIZE:
+                self._inner_cache.clear()
+            cached = self._inner_cache[key] = tuple(self._plain(inner, plan))
+        return cached
+
     def _apply_markers(
         self, text: str, candidates: list[Candidate], plan: RulePlan
     ) -> list[Candidate]:
@@ -128,7 +143,7 @@ class DetectionEngine:
                         c.start + offset, c.end + offset, c.order, c.rule_id, c.type, c.confidence
                     )
                     for offset, inner in marker.inner_texts
-                    for c in self._plain(inner, plan)
+                    for c in self._inner_candidates(inner, plan)
                 ]
                 genuine = not hidden or (
                     marker.token is not None
