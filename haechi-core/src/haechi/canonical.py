@@ -28,6 +28,7 @@ __all__ = [
     "canonicalize_utf8",
     "js_number",
     "js_string",
+    "orjson_encodes_exactly",
     "short_hash",
 ]
 
@@ -115,10 +116,16 @@ def canonicalize(value: Any) -> str:
     return "".join(parts)
 
 
-def canonicalize_utf8(value: Any) -> bytes:
+def canonicalize_utf8(value: Any, *, checked_exact: bool = False) -> bytes:
     """``canonicalize(value).encode("utf-8")`` without the decode/encode round trip on the
-    orjson path (the canonical text escapes lone surrogates, so it always encodes)."""
-    if _orjson_exact(value):
+    orjson path (the canonical text escapes lone surrogates, so it always encodes).
+
+    ``checked_exact=True`` says the caller has already established what
+    :func:`_orjson_exact` checks (every key ASCII, every float
+    :func:`orjson_encodes_exactly`, plain JSON types only), as the audit sanitizer does in
+    its own walk of the record, so that walk is not repeated here.
+    """
+    if checked_exact or _orjson_exact(value):
         try:
             return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
         except orjson.JSONEncodeError:
@@ -163,9 +170,16 @@ def _orjson_exact(value: Any) -> bool:
 
 def _leaf_exact(kind: type, item: Any) -> bool:
     if kind is float:
-        magnitude = abs(item)
-        return _REPR_IS_JS_LOW <= magnitude < _REPR_IS_JS_HIGH and not magnitude.is_integer()
+        return orjson_encodes_exactly(item)
     return kind is str or kind is int or kind is bool or item is None
+
+
+def orjson_encodes_exactly(value: float) -> bool:
+    """Whether orjson prints the float ``value`` as ``JSON.stringify`` does: non-integral
+    with ``1e-4 <= |value| < 1e16`` (an integral float is ``1`` in JavaScript, ``1.0`` in
+    orjson; outside the range the exponent forms differ)."""
+    magnitude = abs(value)
+    return _REPR_IS_JS_LOW <= magnitude < _REPR_IS_JS_HIGH and not magnitude.is_integer()
 
 
 def _canonical_into(value: Any, out: list[str]) -> None:

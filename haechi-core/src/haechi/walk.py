@@ -19,6 +19,7 @@ built only for the few leaves that have findings. The walk is iterative, so
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from haechi.canonical import js_number, js_string, short_hash
@@ -56,8 +57,37 @@ class Leaf:
         return f"{self.base}[{self.slot}]"
 
 
+#: Object keys repeat across requests ("messages", "role", "content"), so their path
+#: segment and shape fragment are kept process-wide — but only for schema-like keys: at most
+#: 32 ASCII letters, ``_`` and ``-``. A key holding a digit, ``@``, ``.`` or anything else
+#: could itself be sensitive (an email or an ID used as a map key) and is never kept beyond
+#: the call that saw it. The tables are bounded; once full, keys are computed per call.
+_CACHED_KEY_LENGTH = 32
+_CACHED_KEYS = 4096
+_SCHEMA_KEY = re.compile(r"[A-Za-z_-]+\Z")
+_key_segments: dict[str, str] = {}
+_key_fragments: dict[str, str] = {}
+
+
+def _remember(table: dict[str, str], key: str, value: str) -> str:
+    if len(key) <= _CACHED_KEY_LENGTH and len(table) < _CACHED_KEYS and _SCHEMA_KEY.match(key):
+        table[key] = value
+    return value
+
+
 def key_segment(key: str) -> str:
-    return "key_" + short_hash(key)
+    segment = _key_segments.get(key)
+    if segment is None:
+        segment = _remember(_key_segments, key, "key_" + short_hash(key))
+    return segment
+
+
+def _key_fragment(key: str) -> str:
+    """``"key":`` as the shape's JSON text writes it."""
+    fragment = _key_fragments.get(key)
+    if fragment is None:
+        fragment = _remember(_key_fragments, key, js_string(key) + ":")
+    return fragment
 
 
 class Walk:
@@ -88,7 +118,12 @@ def _is_array_index(key: str) -> bool:
 
 def _object_items(obj: dict) -> Any:
     """Items in JavaScript's property order: array-index keys first, numerically."""
-    if not any(key[:1].isdigit() and _is_array_index(key) for key in obj):
+    # An array index opens with an ASCII digit, and ":" is the character after "9": when
+    # the smallest key is not below ":" (keys opening with a letter, "_" or "@"), no key
+    # opens with a digit (one comparison pass in C).
+    if not obj or min(obj) >= ":" or not any(
+        key[:1].isdigit() and _is_array_index(key) for key in obj
+    ):
         return obj.items()
     indexes = sorted((key for key in obj if _is_array_index(key)), key=int)
     rest = [key for key in obj if not _is_array_index(key)]
@@ -102,7 +137,6 @@ def walk_document(document: Any, *, max_depth: int, include_numbers: bool = True
     facts: list[tuple] = []
     shape: list[str] = []
     string_shapes: dict[int, str] = {}
-    key_shapes: dict[str, str] = {}
 
     def string_shape(text: str) -> str:
         if text.isascii():
@@ -148,9 +182,7 @@ def walk_document(document: Any, *, max_depth: int, include_numbers: bool = True
         container, iterator, path, depth, is_object = stack[-1]
         for index, (slot, value) in iterator:
             if is_object:
-                key_shape = key_shapes.get(slot)
-                if key_shape is None:
-                    key_shape = key_shapes[slot] = js_string(slot) + ":"
+                key_shape = _key_fragments.get(slot) or _key_fragment(slot)
                 add_shape("," + key_shape if index else key_shape)
                 add_text(slot)
                 add_fact((container, slot, "key", path, depth))
@@ -160,12 +192,17 @@ def walk_document(document: Any, *, max_depth: int, include_numbers: bool = True
             if kind is str:
                 add_text(value)
                 add_fact((container, slot, "value", path, depth))
-                add_shape(string_shape(value))
+                length_shape = string_shapes.get(len(value)) if value.isascii() else None
+                add_shape(length_shape or string_shape(value))
+            elif value is None:
+                add_shape(_NULL)
+            elif kind is bool:
+                add_shape(_BOOL)
             elif kind is dict or kind is list:
                 if depth + 1 > max_depth:
                     raise NestingTooDeep(max_depth)
                 if is_object:
-                    segment = key_segment(slot)
+                    segment = _key_segments.get(slot) or key_segment(slot)
                     child_path = f"{path}.{segment}" if path else segment
                 else:
                     child_path = f"{path}[{slot}]"

@@ -29,7 +29,7 @@ from haechi.audit.anchor import Anchor, anchor_for
 from haechi.audit.head import ChainHead, read_chain_head
 from haechi.audit.integrity import encode_line, seal
 from haechi.audit.lock import InterprocessLock
-from haechi.audit.sanitize import sanitize_event
+from haechi.audit.sanitize import sanitize_for_seal
 from haechi.errors import HaechiError
 from haechi.hookspecs import hookimpl
 
@@ -66,6 +66,7 @@ class AuditChain:
         self._lock = InterprocessLock(self.path + ".lock", timeout=lock_timeout)
         self._fd: int | None = None
         self._fd_pid = 0
+        self._fd_identity: tuple[int, int] | None = None  # (device, inode) of self._fd
         # (device, inode, size) of the log as we last left it, and the head it ends with.
         self._known_file: tuple[int, int, int] | None = None
         self._head: ChainHead | None = None
@@ -82,12 +83,12 @@ class AuditChain:
 
     def record(self, event: Mapping[str, Any]) -> dict[str, Any]:
         """Sanitize, seal and append ``event``; return the stored record."""
-        sanitized = sanitize_event(event)
+        sanitized, checked_exact = sanitize_for_seal(event)
         if self._fd is None or self._fd_pid != os.getpid():
             self._make_parent()  # for the lock file; a reopened log makes its parent too
         with self._lock:
             try:
-                stored = self._append(sanitized)
+                stored = self._append(sanitized, checked_exact)
             except OSError as exc:
                 raise HaechiError(
                     f"Could not append to audit log {self.path}: {exc.strerror or exc}"
@@ -134,12 +135,14 @@ class AuditChain:
                     f"Could not create the audit directory {parent}: {exc.strerror or exc}"
                 ) from None
 
-    def _append(self, sanitized: dict[str, Any]) -> dict[str, Any]:
+    def _append(self, sanitized: dict[str, Any], checked_exact: bool) -> dict[str, Any]:
         fd, stat = self._descriptor()
         identity = (stat.st_dev, stat.st_ino, stat.st_size)
         if identity != self._known_file or self._head is None:
             self._head = read_chain_head(fd, stat.st_size, self.path)
-        stored = seal(sanitized, self._head.sequence + 1, self._head.event_hash)
+        stored = seal(
+            sanitized, self._head.sequence + 1, self._head.event_hash, checked_exact=checked_exact
+        )
         data = encode_line(stored)
         self._write_line(fd, data, stat.st_size)
         if self.fsync:
@@ -164,18 +167,21 @@ class AuditChain:
         self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
         self._fd_pid = os.getpid()
         self._known_file = None
-        return self._fd, os.fstat(self._fd)
+        opened = os.fstat(self._fd)
+        self._fd_identity = (opened.st_dev, opened.st_ino)
+        return self._fd, opened
 
     def _open_file_stat(self, fd: int) -> os.stat_result | None:
-        """``fstat(fd)`` when ``fd`` is still the file at our path, else None."""
+        """The file's stat when ``fd`` is still the file at our path, else None. One
+        ``stat`` of the path answers both: the same device and inode is the same file, so
+        its size is the size of the file behind ``fd``."""
         try:
             on_disk = os.stat(self.path)
         except FileNotFoundError:
             return None
-        current = os.fstat(fd)
-        if (on_disk.st_dev, on_disk.st_ino) != (current.st_dev, current.st_ino):
+        if (on_disk.st_dev, on_disk.st_ino) != self._fd_identity:
             return None
-        return current
+        return on_disk
 
     def _write_line(self, fd: int, data: bytes, size_before: int) -> None:
         written = 0

@@ -23,10 +23,19 @@ ALG = "sha256"
 CANONICALIZATION = "json-stable-v1"
 
 
-def seal(event: Mapping[str, Any], sequence: int, previous_hash: str | None) -> dict[str, Any]:
+def seal(
+    event: Mapping[str, Any],
+    sequence: int,
+    previous_hash: str | None,
+    *,
+    checked_exact: bool = False,
+) -> dict[str, Any]:
     """A new record: ``event`` (already sanitized; any ``auditIntegrity`` it carries is
-    replaced) followed by its ``auditIntegrity``."""
-    record = {key: value for key, value in event.items() if key != "auditIntegrity"}
+    replaced) followed by its ``auditIntegrity``. ``checked_exact`` is the second answer of
+    :func:`haechi.audit.sanitize.sanitize_for_seal` (the integrity block itself always
+    encodes exactly)."""
+    record = dict(event)
+    record.pop("auditIntegrity", None)
     integrity = {
         "alg": ALG,
         "canonicalization": CANONICALIZATION,
@@ -35,7 +44,7 @@ def seal(event: Mapping[str, Any], sequence: int, previous_hash: str | None) -> 
     }
     record["auditIntegrity"] = integrity
     # Hashed before eventHash is added: exactly the unsealed form event_hash() rebuilds.
-    integrity["eventHash"] = _digest(record)
+    integrity["eventHash"] = _digest(record, checked_exact)
     return record
 
 
@@ -44,11 +53,12 @@ def event_hash(record: Mapping[str, Any]) -> str:
     integrity = record["auditIntegrity"]
     unsealed = dict(record)
     unsealed["auditIntegrity"] = {k: v for k, v in integrity.items() if k != "eventHash"}
-    return _digest(unsealed)
+    return _digest(unsealed, False)
 
 
-def _digest(unsealed: Mapping[str, Any]) -> str:
-    return b64url_encode(hashlib.sha256(canonicalize_utf8(unsealed)).digest())
+def _digest(unsealed: Mapping[str, Any], checked_exact: bool) -> str:
+    canonical = canonicalize_utf8(unsealed, checked_exact=checked_exact)
+    return b64url_encode(hashlib.sha256(canonical).digest())
 
 
 def encode_line(record: Mapping[str, Any]) -> bytes:
