@@ -14,11 +14,10 @@ results equal calling :meth:`DetectionEngine.scan` on each text.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from itertools import accumulate
 
 from haechi.detect.decoding import decode_for_rescan
 from haechi.detect.markers import find_markers, may_hold_markers
-from haechi.detect.matching import SEPARATOR, Candidate, RulePlan, resolve_overlaps
+from haechi.detect.matching import Candidate, RulePlan, resolve_overlaps
 from haechi.detect.rules import Rule
 from haechi.detect.unicode_fold import Fold, fold
 from haechi.findings import HARD_BLOCK_TYPES, Direction, Match
@@ -75,23 +74,35 @@ class DetectionEngine:
         if not texts:
             return []
         plan = self._plans[direction]
-        # Only non-ASCII texts can need an NFKC fold; the rest are scanned as they are.
-        folds = {i: fold(text) for i, text in enumerate(texts) if not text.isascii()}
-        scan_texts = list(texts)
-        for index, (folded, _) in folds.items():
-            scan_texts[index] = folded
-        buffer, starts = _join(scan_texts, folds)
+        joined = "\n".join(texts)
+        folds: dict[int, tuple[str, Fold]] = {}
+        scan_texts = texts
+        if joined.isascii():
+            # The usual case: nothing to fold, and byte offsets are code-point offsets.
+            buffer = joined.encode("ascii")
+            starts = _starts(map(len, texts))
+        else:
+            # Only non-ASCII texts can need an NFKC fold; the rest are scanned as they are.
+            folds = {i: fold(text) for i, text in enumerate(texts) if not text.isascii()}
+            scan_texts = list(texts)
+            for index, (folded, _) in folds.items():
+                scan_texts[index] = folded
+            encoded = [text.encode("utf-8", "surrogatepass") for text in scan_texts]
+            buffer = b"\n".join(encoded)
+            starts = _starts(map(len, encoded))
+        last = len(texts) - 1
         candidates_by_text: dict[int, list[Candidate]] = {}
-        for index in plan.candidate_texts(buffer, starts):
-            start = starts[index]
-            data = buffer[start : start + _byte_length(scan_texts[index], index, folds)]
-            candidates_by_text[index] = plan.scan_text(scan_texts[index], data)
+        for index, first in plan.locate(buffer, starts).items():
+            # Text *index* runs up to the separator before the next text's start.
+            data = buffer[starts[index] : starts[index + 1] - 1 if index < last else None]
+            candidates_by_text[index] = plan.scan_text(data, first)
         # Texts that need per-text work beyond the shared regex pass; usually very few.
-        todo = set(candidates_by_text)
+        todo: Iterable[int] = candidates_by_text.keys()
         if self._scanners or self._decode_and_rescan:
             todo = range(len(texts))
-        elif direction == "response":
-            todo |= {i for i, text in enumerate(scan_texts) if may_hold_markers(text)}
+        elif direction == "response" and (folds or may_hold_markers(joined)):
+            # ``joined`` holds the texts before folding, and a fold can make a marker.
+            todo = set(todo) | {i for i, text in enumerate(scan_texts) if may_hold_markers(text)}
         results: list[list[Match]] = [[] for _ in texts]
         for index in sorted(todo):
             text, scan_text = texts[index], scan_texts[index]
@@ -116,7 +127,7 @@ class DetectionEngine:
         ]
 
     def _plain(self, text: str, plan: RulePlan) -> list[Candidate]:
-        return plan.scan_text(text, text.encode("utf-8", "surrogatepass"))
+        return plan.scan_text(text.encode("utf-8", "surrogatepass"))
 
     def _inner_candidates(self, inner: str, plan: RulePlan) -> tuple[Candidate, ...]:
         """Detections in a marker's inner text, memoized: responses repeat the same few
@@ -165,23 +176,14 @@ class DetectionEngine:
         return [m for m in _whole_text(text, hits) if m.type not in whole]
 
 
-def _join(scan_texts: list[str], folds: dict) -> tuple[bytes, list[int]]:
-    """The texts joined by ``\n`` as one UTF-8 buffer, and each text's byte offset in it.
-    Every non-ASCII text is in ``folds``; without any, the whole batch is ASCII and is
-    joined and encoded in one step."""
-    if not folds:
-        buffer = "\n".join(scan_texts).encode("ascii")
-        lengths = [len(text) for text in scan_texts]
-    else:
-        encoded = [text.encode("utf-8", "surrogatepass") for text in scan_texts]
-        buffer = SEPARATOR.join(encoded)
-        lengths = [len(data) for data in encoded]
-    starts = list(accumulate((length + 1 for length in lengths[:-1]), initial=0))
-    return buffer, starts
-
-
-def _byte_length(text: str, index: int, folds: dict) -> int:
-    return len(text.encode("utf-8", "surrogatepass")) if index in folds else len(text)
+def _starts(lengths: Iterable[int]) -> list[int]:
+    """Each text's offset in the texts joined by one separator, from their lengths."""
+    starts = []
+    offset = 0
+    for length in lengths:
+        starts.append(offset)
+        offset += length + 1
+    return starts
 
 
 def _place(text: str, kept: list[Candidate], how: Fold) -> list[Match]:

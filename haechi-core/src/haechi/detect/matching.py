@@ -4,12 +4,19 @@ A :class:`RulePlan` scans a batch of texts in three steps:
 
 1. **Locate.** The texts are joined with ``\\n`` into one UTF-8 buffer and scanned once
    with a single RE2 alternation of every rule. A text that no located match touches
-   cannot hold a match of any rule (see :meth:`RulePlan.candidate_texts`), so most
+   cannot hold a match of any rule (see :meth:`RulePlan.locate`), so most
    texts of a typical payload are done after this one linear pass.
-2. **Select.** Each remaining text is run through an ``re2.Set`` of the rules, which
-   names the rules that match somewhere in it.
-3. **Extract.** Only those rules run over that text, with JavaScript's ``lastIndex``
-   semantics, and validators see each matched value.
+   The locator also gives each such text its *first located offset*, before which no
+   rule matches in it (proof at :meth:`RulePlan.locate`).
+2. **Select.** Each remaining text, from its first located offset on, is run through an
+   ``re2.Set`` of the rules, which names the rules that match somewhere in it.
+3. **Extract.** Only those rules run over that text, from the same offset, with
+   JavaScript's ``lastIndex`` semantics, and validators see each matched value.
+
+RE2 is called through the extension objects under the ``re2`` wrapper (``re2._re2``):
+the wrapper's ``search``/``finditer`` build a generator and a match object per call, a
+few microseconds that dominated scanning short texts. :func:`_raw_regex` keeps the
+wrapper's compile (its pattern check and error) and hands back the compiled object.
 
 Offsets are byte offsets until the end, where non-ASCII texts are converted to
 code-point offsets in one forward pass.
@@ -18,16 +25,18 @@ code-point offsets in one forward pass.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import attrs
 import re2
+from re2 import _re2
 
 from haechi.detect.rules import Rule
 
 __all__ = ["Candidate", "CompiledRule", "RulePlan", "resolve_overlaps"]
 
 SEPARATOR = b"\n"
+_UNANCHORED = _re2.RE2.Anchor.UNANCHORED
 _MAX_MEM = 64 << 20
 #: Longest rejected match (bytes) retried with shorter ends; every built-in validated shape
 #: is shorter than this.
@@ -40,6 +49,13 @@ def _options(*, never_capture: bool = False) -> re2.Options:
     options.max_mem = _MAX_MEM
     options.never_capture = never_capture
     return options
+
+
+def _raw_regex(pattern: str, *, never_capture: bool = False) -> _re2.RE2:
+    """``pattern`` compiled for bytes. Its ``Match(anchor, data, pos, endpos)`` returns
+    the (start, end) span of every group, ``(-1, -1)`` for no match, exactly what the
+    wrapper's ``search(data, pos, endpos)`` wraps for ``0 <= pos <= endpos <= len``."""
+    return re2.compile(pattern.encode(), _options(never_capture=never_capture))._regexp
 
 
 @attrs.frozen(slots=True)
@@ -77,7 +93,7 @@ class CompiledRule:
         self.rule = rule
         self.order = order
         self.pattern = rule.compiled_pattern()
-        self._regex = re2.compile(self.pattern.encode(), _options())
+        self._regex = _raw_regex(self.pattern)
         self._past_text_start = self._regex
         if rule.has_look_behind:
             if not self.pattern.startswith(_LOOK_BEHIND_OPENING):
@@ -85,7 +101,7 @@ class CompiledRule:
             # The same rule without the start-of-text alternative: every match it finds
             # consumes a look-behind character, so none starts at offset 0.
             past_start = "(?:[^" + self.pattern[len(_LOOK_BEHIND_OPENING):]
-            self._past_text_start = re2.compile(past_start.encode(), _options())
+            self._past_text_start = _raw_regex(past_start)
         self.joinable = self._joinable()
 
     def _joinable(self) -> bool:
@@ -102,8 +118,10 @@ class CompiledRule:
                 return False
         return True
 
-    def find(self, data: bytes) -> list[tuple[int, int]]:
-        """Byte spans of this rule's matches in ``data``, validator applied.
+    def find(self, data: bytes, pos: int = 0) -> list[tuple[int, int]]:
+        """Byte spans of this rule's matches in ``data``, validator applied. ``pos`` is
+        where the search starts: an offset before which no match of the rule starts
+        (its look-behind character included), so the result equals searching from 0.
 
         Like JavaScript's ``lastIndex`` loop, accepted matches of one rule never overlap.
         Unlike it, a match its validator rejects does not hide a valid one inside it:
@@ -119,23 +137,22 @@ class CompiledRule:
         spans: list[tuple[int, int]] = []
         validator = self.rule.validator
         back = 1 if self.rule.has_look_behind else 0
-        regex = self._regex
+        match = self._regex.Match
         size = len(data)
-        pos = 0
         next_start = 0
         while pos <= size:
-            found = regex.search(data, pos)
-            if found is None:
+            spans_found = match(_UNANCHORED, data, pos, size)
+            start, end = spans_found[1]  # group 1 is not optional: -1 means no match
+            if start < 0:
                 break
-            start, end = found.span(1)
             if end == start or start < next_start:
-                pos = _next_char(data, found.start())
+                pos = _next_char(data, spans_found[0][0])
                 continue
             if validator is not None and not self._valid(data, start, end):
                 end = self._shorter_valid_end(data, start, end, back)
                 if end is None:
                     if start == 0:
-                        regex = self._past_text_start
+                        match = self._past_text_start.Match
                     pos = _next_char(data, start) - back
                     continue
             spans.append((start, end))
@@ -147,17 +164,37 @@ class CompiledRule:
         return self.rule.validator(data[start:end].decode("utf-8", "replace"))
 
     def _shorter_valid_end(self, data: bytes, start: int, end: int, back: int) -> int | None:
-        """The longest end before ``end`` at which the rule also matches from ``start``
-        and the validator accepts. Only short spans are retried (validated rules match
-        bounded shapes), so the extra work per rejected match stays small."""
+        """The longest ``shorter`` in ``(start, end)`` such that searching from ``start``
+        (its look-behind character included) with the text cut at ``shorter + 1`` finds
+        this rule's match at exactly ``[start, shorter)``, and the validator accepts it.
+        Only short spans are retried (validated rules match bounded shapes).
+
+        One search settles a range of cuts. RE2 evaluates ``\\b``, ``\\z`` and the like
+        at the cut against the whole text, so cutting earlier only removes ways to
+        match, never adds one; and leftmost-first search returns the first way, in
+        priority order, that fits. So the match *R* found with the cut at ``shorter + 1``
+        is also what every cut from *R*'s end up to ``shorter + 1`` finds: of those
+        cuts, only the one at *R*'s reported end can qualify, and the next cut worth a
+        search is the one just before *R*'s end.
+        """
         if end - start > _MAX_RETRY_SPAN:
             return None
-        for shorter in range(end - 1, start, -1):
-            found = self._regex.search(data, start - back, min(shorter + 1, len(data)))
-            if found is not None and found.span(1) == (start, shorter) and self._valid(
-                data, start, shorter
+        match = self._regex.Match
+        low = max(start - back, 0)
+        shorter = end - 1
+        while shorter > start:
+            spans = match(_UNANCHORED, data, low, shorter + 1)
+            found_end = spans[0][1]
+            if found_end < 0:
+                return None  # a shorter cut cannot find a match either
+            found_start, reported_end = spans[1]
+            if (
+                found_start == start
+                and max(start + 1, found_end - 1) <= reported_end <= shorter
+                and self._valid(data, start, reported_end)
             ):
-                return shorter
+                return reported_end
+            shorter = found_end - 2
         return None
 
 
@@ -195,68 +232,97 @@ class RulePlan:
         joinable = [r for r in self.rules if r.joinable]
         self._scan_every_text = len(joinable) != len(self.rules)
         self._locator = (
-            re2.compile(
-                "|".join(f"(?:{r.pattern})" for r in joinable).encode(),
-                _options(never_capture=True),
-            )
+            _raw_regex("|".join(f"(?:{r.pattern})" for r in joinable), never_capture=True)
             if joinable
             else None
         )
-        self._selector: re2.Set | None = None
+        self._select: Callable[[bytes], list[int]] | None = None
         if self.rules:
             selector = re2.Set.SearchSet(_options(never_capture=True))
             for rule in self.rules:
                 selector.Add(rule.pattern.encode())
             selector.Compile()
-            self._selector = selector
+            # The compiled set under the wrapper: Match(data) -> indexes of the rules
+            # that match somewhere in data (an empty list for none).
+            self._select = selector._set.Match
 
-    def candidate_texts(self, buffer: bytes, starts: Sequence[int]) -> list[int]:
-        """Indexes of the texts that may hold a match of some rule. ``buffer`` is the
-        texts' UTF-8 joined by ``\n``; ``starts[i]`` is text *i*'s offset in it.
+    def locate(self, buffer: bytes, starts: Sequence[int]) -> dict[int, int]:
+        """The texts that may hold a match of some rule, each with its first located
+        offset: a byte offset in the text before which no match of any rule starts (the
+        look-behind character included). ``buffer`` is the texts' UTF-8 joined by
+        ``\\n``; ``starts[i]`` is text *i*'s offset in it. Texts are in index order.
+
+        The locator (the alternation of every rule) is searched leftmost-first. A located
+        match marks every text it overlaps and the text holding the byte at its end
+        offset (plus one when it is empty); its start, clamped to the text, is the first
+        located offset of each text it is the first to mark. The search then resumes at
+        the separator before the first text it did not mark: later matches in a marked
+        text would tell nothing new.
 
         Sound because every rule is joinable: in the joined buffer, each text is
         surrounded by ``\\n`` (or the buffer's ends), which satisfies every context the
-        rule's isolated match relied on. So a rule's match inside text *j* is also a
-        match of the alternation in the buffer, and leftmost-first scanning either
-        returns a match overlapping text *j* or one that started earlier and runs into
-        it; both mark *j*. One more case: a located match may have consumed the
-        character after it as context, which a match starting right at its end needed
-        as its own context, so the text holding the byte at the end offset is marked too.
+        rule's isolated match relied on; so a match of a rule at offset *q* of text *m*
+        is a match of the alternation at some buffer offset *b*: ``starts[m] + q``, or,
+        when *q* = 0 was matched through ``\\A``, ``starts[m] - 1`` (the ``\\n`` before
+        the text stands in for it; for the first text, the buffer's own start). Let *K*
+        be the last located match starting at or before *b* (the first search starts
+        at 0, so there is one). Had the search resumed at or before *b* after *K*, it
+        would have located another match starting at or before *b*; so it resumed
+        after *b*, or never did because *K* reaches the last text. Resuming after *b*
+        means *K*'s end (plus one when empty) is after *b*, or *b* is before the
+        separator ahead of the first text *K* does not mark. Either way *K*, which
+        starts at or before *b*, marks every text from its start's to *m*. So *m* is
+        marked, and by a first match starting at or before *b*: its first located
+        offset is at most *q*.
         """
         if self._scan_every_text:
-            return list(range(len(starts)))
+            return dict.fromkeys(range(len(starts)), 0)
         if self._locator is None:
-            return []
-        marked: set[int] = set()
-        for found in self._locator.finditer(buffer):
-            start, end = found.span()
-            first = bisect.bisect_right(starts, start) - 1
-            last = bisect.bisect_right(starts, end) - 1
-            marked.update(range(max(first, 0), last + 1))
-        return sorted(marked)
+            return {}
+        match = self._locator.Match
+        size = len(buffer)
+        count = len(starts)
+        bisect_right = bisect.bisect_right
+        first_offsets: dict[int, int] = {}
+        pos = 0
+        while pos <= size:
+            start, end = match(_UNANCHORED, buffer, pos, size)[0]
+            if start < 0:
+                break
+            unmarked = bisect_right(starts, end if end > start else end + 1)
+            for index in range(max(bisect_right(starts, start) - 1, 0), unmarked):
+                if index not in first_offsets:
+                    first_offsets[index] = max(start - starts[index], 0)
+            if unmarked == count:
+                break
+            pos = starts[unmarked] - 1
+        return first_offsets
 
-    def scan_text(self, text: str, data: bytes) -> list[Candidate]:
-        """Validated candidates of every rule in one text (``data`` is ``text`` in UTF-8)."""
-        if self._selector is None:
+    def scan_text(self, data: bytes, first: int = 0) -> list[Candidate]:
+        """Validated candidates of every rule in one text, given as UTF-8 ``data``.
+        ``first`` is a byte offset before which no rule's match starts (see
+        :meth:`locate`); both the selection and the rules' searches start there."""
+        if self._select is None:
             return []
-        fired = sorted(self._selector.Match(data) or ())
+        # One byte more than the window keeps the context of a match at ``first`` (its
+        # ``\b``, ``^`` in multiline mode); a match that the cut makes possible at the
+        # window's start only adds a rule to try, never hides one.
+        window = data[first - 1 :] if first else data
+        fired = self._select(window)
         if not fired:
             return []
-        found: list[tuple[int, int, CompiledRule]] = []
-        for index in fired:
-            rule = self.rules[index]
-            found.extend((start, end, rule) for start, end in rule.find(data))
-        if not found:
-            return []
-        if text.isascii():
-            return [_candidate(start, end, rule) for start, end, rule in found]
-        mapping = _to_code_points(data, [o for s, e, _ in found for o in (s, e)])
-        return [_candidate(mapping[start], mapping[end], rule) for start, end, rule in found]
-
-
-def _candidate(start: int, end: int, compiled: CompiledRule) -> Candidate:
-    rule = compiled.rule
-    return Candidate(start, end, compiled.order, rule.id, rule.type, rule.confidence)
+        rules = self.rules
+        found = [(rules[index], rules[index].find(data, first)) for index in fired]
+        if not data.isascii():
+            offsets = [offset for _, spans in found for span in spans for offset in span]
+            mapping = _to_code_points(data, offsets)
+            found = [(rule, [(mapping[s], mapping[e]) for s, e in spans]) for rule, spans in found]
+        return [
+            Candidate(start, end, compiled.order, rule.id, rule.type, rule.confidence)
+            for compiled, spans in found
+            for rule in (compiled.rule,)
+            for start, end in spans
+        ]
 
 
 def resolve_overlaps(candidates: list[Candidate]) -> list[Candidate]:
