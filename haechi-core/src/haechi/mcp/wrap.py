@@ -70,9 +70,13 @@ async def run_wrap(runtime: Runtime, command: Sequence[str], *,
 
     client_out = await open_sink(1)
     server_in = sink_for_writer(child.stdin)
-    loop = asyncio.get_running_loop()
-    for signum in _FORWARDED_SIGNALS:
-        loop.add_signal_handler(signum, _forward_signal, child, signum)
+    # Plain signal handlers, not loop.add_signal_handler: they run in the main thread as
+    # soon as the signal interrupts the event loop's wait, without depending on the loop's
+    # wake-up pipe (with it, a SIGINT was occasionally never forwarded under load).
+    previous = {
+        signum: signal.signal(signum, lambda received, _frame: _forward_signal(child, received))
+        for signum in _FORWARDED_SIGNALS
+    }
     try:
         client_pump = asyncio.create_task(_client_pump(await open_source(0), mcp_filter,
                                                        server_in, client_out))
@@ -85,8 +89,8 @@ async def run_wrap(runtime: Runtime, command: Sequence[str], *,
                 mcp_filter.max_line_bytes)))
         code = await _supervise(child, client_pump, output_pumps)
     finally:
-        for signum in _FORWARDED_SIGNALS:
-            loop.remove_signal_handler(signum)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
         await client_out.close()
     return 1 if code < 0 else code
 
