@@ -6,7 +6,7 @@ import re
 import stat
 
 import pytest
-from conftest import sample_event
+from audit_support import sample_event
 from haechi.audit import AuditChain, FileAnchor, StdoutAnchor, anchor_for, verify_audit_chain
 from haechi.errors import ConfigError
 

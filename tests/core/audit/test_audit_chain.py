@@ -9,7 +9,7 @@ import stat
 import haechi.audit.chain as chain_module
 import pluggy
 import pytest
-from conftest import RAW_CARD, RAW_EMAIL, RAW_SECRET, sample_event
+from audit_support import RAW_CARD, RAW_EMAIL, RAW_SECRET, sample_event
 from haechi import hookimpl, hookspecs
 from haechi.audit import AuditChain, verify_audit_chain
 from haechi.audit.lock import InterprocessLock

@@ -11,7 +11,7 @@ import threading
 import time
 from collections import Counter
 
-from conftest import sample_event
+from audit_support import sample_event
 from haechi.audit import AuditChain, verify_audit_chain
 from haechi.errors import AuditLockTimeout
 

@@ -170,3 +170,24 @@ def test_stream_decision_event_refuses_unknown_decisions():
             decision="forwarded",
             summary={},
         )  # type: ignore[arg-type]
+
+
+def test_event_ids_are_v4_uuids_and_a_forked_child_never_repeats_the_parent():
+    import os
+    import uuid
+
+    from haechi.audit.events import new_event_id
+
+    ids = [new_event_id() for _ in range(600)]  # more than one pool refill
+    assert len(set(ids)) == len(ids)
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122 and str(parsed) == text
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child takes from its own, freshly filled pool
+        os.write(write_end, new_event_id().encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child_id = os.read(read_end, 64).decode()
+    assert child_id != new_event_id()

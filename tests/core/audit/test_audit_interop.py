@@ -11,7 +11,7 @@ import shutil
 import subprocess
 
 import pytest
-from conftest import sample_event
+from audit_support import sample_event
 from haechi.audit import AuditChain, payload_shape_hash, verify_audit_chain
 
 NODE = shutil.which("node")

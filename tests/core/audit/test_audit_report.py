@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import sample_event
+from audit_support import sample_event
 from haechi.audit import AuditChain, proxy_decision_event, read_audit_summary
 from haechi.errors import HaechiError
 

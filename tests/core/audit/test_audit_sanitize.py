@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import RAW_CARD, RAW_SECRET
+from audit_support import RAW_CARD, RAW_SECRET
 from haechi.audit import FORBIDDEN_KEYS, sanitize_event
 from haechi.audit.sanitize import MAX_SAFE_INTEGER
 from haechi.errors import HaechiError

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import found
+from detect_support import found
 from haechi.detect.builtin import BUILTIN_RULES, BuiltinDetector
 
 POSITIVES = [

@@ -4,7 +4,7 @@ import base64
 import json
 from urllib.parse import quote
 
-from conftest import found
+from detect_support import found
 from haechi.canonical import b64url_encode
 from haechi.detect import DetectionEngine, Rule, custom_rule
 from haechi.detect.builtin import BUILTIN_RULES

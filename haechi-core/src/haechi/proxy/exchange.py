@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,7 +10,7 @@ import attrs
 from aiohttp import web
 
 from haechi.adapters.route import Route
-from haechi.audit.events import proxy_decision_event
+from haechi.audit.events import new_event_id, proxy_decision_event
 from haechi.pipeline import ProtectContext
 from haechi.proxy.state import ProxyState
 
@@ -25,7 +24,7 @@ class Exchange:
     state: ProxyState
     request: web.Request
     route: Route
-    correlation_id: str = attrs.field(factory=lambda: str(uuid.uuid4()))
+    correlation_id: str = attrs.field(factory=new_event_id)
     started: float = attrs.field(factory=time.perf_counter)
     identity: Mapping[str, Any] | None = None
     profile: str | None = None

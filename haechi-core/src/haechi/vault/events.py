@@ -3,10 +3,10 @@ never a plaintext; the audit sink adds the hash chain."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any, Literal
 
+from haechi.audit.events import new_event_id
 from haechi.isotime import to_iso
 
 __all__ = ["VaultDecision", "VaultOperation", "vault_event"]
@@ -33,7 +33,7 @@ def vault_event(
     """A kind-D event. ``token`` must already be audit-safe
     (:func:`haechi.vault.tokens.audit_safe_token`)."""
     return {
-        "id": str(uuid.uuid4()),
+        "id": new_event_id(),
         "timestamp": to_iso(at),
         "protocol": "token-vault",
         "operation": operation,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import build_filter
 from haechi.pipeline import ProtectContext
 from haechi.services import RuntimeActionServices
 from stream_harness import (
@@ -20,6 +19,7 @@ from stream_harness import (
     run,
     split_into,
 )
+from streaming_support import build_filter
 
 TOKEN = re.compile(r"\[TOKEN:[^\]]+\]")
 
