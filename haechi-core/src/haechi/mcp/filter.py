@@ -39,7 +39,7 @@ from haechi.mcp.pending import PendingRequest, PendingRequests
 from haechi.mcp.pinning import PinMode, ToolPins
 from haechi.pipeline import ProtectContext, ProtectResult
 from haechi.services import RuntimeActionServices
-from haechi.vault.scope import MARKER_PREFIX
+from haechi.vault.detokenize import detokenize_document
 
 if TYPE_CHECKING:
     from haechi.runtime import Runtime
@@ -192,28 +192,34 @@ class McpFilter:
         if "result" in message:
             changed = self._check_pins(message["result"], pending)
             if self._protect_results:
-                result = self._protect(message["result"], "result", "response")
-                if result.blocked:
-                    return rejection.outcome(
-                        replies.policy_block(message.get("id"), result.audit_id, result.summary))
-                if result.changed:
-                    message["result"] = result.payload
-                    changed = True
+                protected = self._protect_member(message, "result", rejection)
+                if isinstance(protected, Outcome):
+                    return protected
+                changed = changed or protected
                 if pending is not None and pending.scope is not None:
-                    message["result"], restored = _restore_tokens(message["result"],
-                                                                  pending.scope)
-                    changed = changed or restored > 0
+                    message["result"], tally = detokenize_document(message["result"],
+                                                                   pending.scope)
+                    changed = changed or tally.restored > 0
                     if pending.scope.tokens:
                         pending.scope.audit_detokenize()
         if "error" in message and self._protect_results:
-            result = self._protect(message["error"], "error", "response")
-            if result.blocked:
-                return rejection.outcome(
-                    replies.policy_block(message.get("id"), result.audit_id, result.summary))
-            if result.changed:
-                message["error"] = result.payload
-                changed = True
+            protected = self._protect_member(message, "error", rejection)
+            if isinstance(protected, Outcome):
+                return protected
+            changed = changed or protected
         return changed
+
+    def _protect_member(self, message: dict[str, Any], key: str,
+                        rejection: _Rejection) -> bool | Outcome:
+        """Protect ``message[key]`` in the response direction (operation ``key``): the
+        block reply when it is blocked, else whether it was rewritten."""
+        result = self._protect(message[key], key, "response")
+        if result.blocked:
+            return rejection.outcome(
+                replies.policy_block(message.get("id"), result.audit_id, result.summary))
+        if result.changed:
+            message[key] = result.payload
+        return result.changed
 
     def _check_pins(self, result: Any, pending: PendingRequest | None) -> bool:
         """Pin the tools of a ``tools/list`` result; in enforce mode remove changed tools.
@@ -283,26 +289,3 @@ class _Rejection:
             return _DROP
         encoded = dumps_compact(error)
         return Outcome(reply=encoded) if self.is_request else Outcome(forward=encoded)
-
-
-def _restore_tokens(document: Any, scope: Any) -> tuple[Any, int]:
-    """Restore the scope's ``[TOKEN:...]`` markers in every string of ``document``
-    (in place for containers). Returns the document and the number of restorations."""
-    if isinstance(document, str):
-        text, restored, _ = scope.detokenize_text(document)
-        return text, restored
-    total = 0
-    stack = [document] if isinstance(document, dict | list) else []
-    while stack:
-        node = stack.pop()
-        slots = node.items() if isinstance(node, dict) else enumerate(node)
-        for slot, value in list(slots):
-            if isinstance(value, str):
-                if MARKER_PREFIX in value:
-                    text, restored, _ = scope.detokenize_text(value)
-                    if restored:
-                        node[slot] = text
-                        total += restored
-            elif isinstance(value, dict | list):
-                stack.append(value)
-    return document, total
