@@ -3,9 +3,9 @@ from __future__ import annotations
 import json
 
 from haechi.config.models import HaechiConfig, ProxyConfig, TlsConfig
-from haechi.proxy.detokenize import detokenize_document
 from haechi.proxy.metrics import clean_label
 from haechi.proxy.status import proxy_status
+from haechi.vault.detokenize import detokenize_document
 
 
 class FakeScope:

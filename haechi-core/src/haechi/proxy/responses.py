@@ -18,11 +18,11 @@ from yarl import URL
 
 from haechi.jsoncodec import dumps_compact, loads
 from haechi.proxy.body import BodyTooLarge, read_capped
-from haechi.proxy.detokenize import detokenize_document
 from haechi.proxy.exchange import Exchange
 from haechi.proxy.headers import downstream_headers, upstream_headers
 from haechi.proxy.replies import error_reply, json_reply
 from haechi.proxy.streams import relay_inspected, relay_pass_through
+from haechi.vault.detokenize import detokenize_document
 
 __all__ = ["UNPROTECTED_MESSAGES", "forward_and_respond"]
 

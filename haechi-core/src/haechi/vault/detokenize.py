@@ -1,4 +1,5 @@
-"""Document-level detokenization of a protected response (spec section 6, request-scoped).
+"""Document-level detokenization of a protected response (spec section 6, request-scoped),
+shared by the proxy and mcp-wrap.
 
 Every string value and object key is passed through the request's
 :class:`haechi.vault.TokenScope`, so only ``[TOKEN:...]`` markers issued while protecting
