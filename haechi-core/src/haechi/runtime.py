@@ -57,11 +57,13 @@ class Runtime:
         registries: Registries,
         *,
         config_path: str | None = None,
+        known: KnownNames | None = None,
     ) -> None:
         self.config = config
         self.pm = pm
         self.registries = registries
         self.config_path = config_path
+        self.known = known or known_names(registries)
         pm.hook.haechi_configure(config=config)
 
     @classmethod
@@ -72,20 +74,20 @@ class Runtime:
         env: Mapping[str, str] | None = None,
         pm: HaechiPluginManager | None = None,
     ) -> Runtime:
+        path = str(config_path or DEFAULT_CONFIG_PATH)
+        return cls._build(pm, lambda known, sections: load_config(
+            path, env=os.environ if env is None else env, known=known, extra_sections=sections,
+        ), config_path=path)
+
+    @classmethod
+    def _build(cls, pm: HaechiPluginManager | None, make_config: Any,
+               config_path: str | None = None) -> Runtime:
+        """Collect the registries, validate the config against their names, build."""
         pm = pm or create_plugin_manager()
         registries = Registries.collect(pm)
-        path = str(config_path or DEFAULT_CONFIG_PATH)
-        config = load_config(
-            path,
-            env=os.environ if env is None else env,
-            known=known_names(registries),
-            extra_sections=dict(registries.config_sections),
-        )
-        return cls(config, pm, registries, config_path=path)
-
-    @cached_property
-    def known(self) -> KnownNames:
-        return known_names(self.registries)
+        known = known_names(registries)
+        config = make_config(known, dict(registries.config_sections))
+        return cls(config, pm, registries, config_path=config_path, known=known)
 
     def check_policy_document(self, policy: Any) -> None:
         """Validate a policy object (the value of ``policy``, e.g. before signing it) with
@@ -193,8 +195,6 @@ class Runtime:
 def default_runtime(pm: HaechiPluginManager | None = None) -> Runtime:
     """A runtime on the built-in defaults, for offline commands run without a config file
     (``haechi scan``). The environment overlay does not apply."""
-    pm = pm or create_plugin_manager()
-    registries = Registries.collect(pm)
-    config = config_from_dict({}, env={}, known=known_names(registries),
-                              extra_sections=dict(registries.config_sections))
-    return Runtime(config, pm, registries)
+    return Runtime._build(pm, lambda known, sections: config_from_dict(
+        {}, env={}, known=known, extra_sections=sections,
+    ))
