@@ -13,30 +13,31 @@ from __future__ import annotations
 
 import binascii
 import json
-from collections.abc import Iterator
-
-import attrs
-import re2
+from typing import NamedTuple
 
 from haechi.canonical import b64url_decode
+from haechi.detect.matching import UNANCHORED, raw_regex, to_code_points
 
 __all__ = ["MarkerSpan", "find_markers", "may_hold_markers"]
 
-_OPTIONS = re2.Options()
-_OPTIONS.log_errors = False
-_MARKER = re2.compile(
+#: Groups: 1 the ``<type>`` of a redaction marker; 2 a token marker's whole token, with 3
+#: its ``<type>`` when it is vault-shaped (``tok_<type>_<hex>``) or 4 its ``<type>`` in the
+#: ``<type>:<hex>`` form; 5 an encryption marker's payload. Compiled for UTF-8 bytes and
+#: called through the extension object (see :mod:`haechi.detect.matching`): the wrapper's
+#: ``finditer`` over a ``str`` re-encodes and re-maps offsets per match.
+_MARKER = raw_regex(
     r"\[(?:REDACTED:([a-z_][a-z0-9_]*)"
     r"|TOKEN:(tok_([A-Za-z0-9_.-]+)_[0-9a-f]{16,}|([A-Za-z0-9_.-]+):[0-9a-f]{8,})"
-    r"|HAECHI_ENC:([A-Za-z0-9_-]+))\]",
-    _OPTIONS,
+    r"|HAECHI_ENC:([A-Za-z0-9_-]+))\]"
 )
 _PREFIXES = ("[REDACTED:", "[TOKEN:", "[HAECHI_ENC:")
 
 
-@attrs.frozen(slots=True)
-class MarkerSpan:
+class MarkerSpan(NamedTuple):
     """A marker at ``[start, end)``. ``inner_texts`` are the (offset, text) pieces whose
-    detections would make it not genuine; empty for an encryption marker."""
+    detections would make it not genuine; empty for an encryption marker. (A named tuple:
+    one is built per marker of every response text, and it is several times cheaper to
+    build than a frozen attrs class.)"""
 
     start: int
     end: int
@@ -64,18 +65,39 @@ def _envelope_ok(payload: str) -> bool:
     )
 
 
-def find_markers(text: str) -> Iterator[MarkerSpan]:
+def find_markers(text: str) -> list[MarkerSpan]:
     """Every marker-shaped span of ``text`` (code-point offsets)."""
-    for found in _MARKER.finditer(text):
-        start, end = found.span()
-        if found.group(5) is not None:
-            ok = _envelope_ok(found.group(5))
-            yield MarkerSpan(start, end, (), is_encryption=True, envelope_ok=ok)
-            continue
-        token = found.group(2) if found.group(3) is not None else None
-        pieces = []
-        for group in (1, 2, 3, 4):
-            if found.group(group) is not None:
-                pieces.append((found.start(group), found.group(group)))
-        yield MarkerSpan(start, end, tuple(pieces), is_encryption=False, envelope_ok=False,
-                         token=token)
+    data = text.encode("utf-8", "surrogatepass")
+    match = _MARKER.Match
+    found: list[list[tuple[int, int]]] = []
+    pos, size = 0, len(data)
+    while pos < size:
+        groups = match(UNANCHORED, data, pos, size)
+        if groups[0][0] < 0:
+            break
+        found.append(groups)
+        pos = groups[0][1]  # a marker is never empty
+    if not found or size == len(text):
+        return [_marker_span(data, groups) for groups in found]
+    # Non-ASCII text: byte offsets become code-point offsets (markers themselves are
+    # ASCII, so each group's text is still its bytes).
+    points = to_code_points(data, [offset for groups in found for span in groups
+                                   for offset in span if offset >= 0])
+    return [_marker_span(data, [(points.get(s, s), points.get(e, e)) for s, e in groups],
+                         byte_groups=groups)
+            for groups in found]
+
+
+def _marker_span(data: bytes, groups: list[tuple[int, int]],
+                 byte_groups: list[tuple[int, int]] | None = None) -> MarkerSpan:
+    """The marker whose group spans are ``groups`` (``(-1, -1)`` for a group that did
+    not take part); ``byte_groups`` are the same spans in bytes of ``data`` when they
+    differ."""
+    raw = byte_groups or groups
+    texts = [None if start < 0 else data[start:end].decode("ascii") for start, end in raw]
+    start, end = groups[0]
+    if texts[5] is not None:
+        return MarkerSpan(start, end, (), True, _envelope_ok(texts[5]))
+    pieces = tuple((groups[number][0], texts[number]) for number in (1, 2, 3, 4)
+                   if texts[number] is not None)
+    return MarkerSpan(start, end, pieces, False, False, texts[2] if texts[3] is not None else None)

@@ -15,7 +15,7 @@ A :class:`RulePlan` scans a batch of texts in three steps:
 
 RE2 is called through the extension objects under the ``re2`` wrapper (``re2._re2``):
 the wrapper's ``search``/``finditer`` build a generator and a match object per call, a
-few microseconds that dominated scanning short texts. :func:`_raw_regex` keeps the
+few microseconds that dominated scanning short texts. :func:`raw_regex` keeps the
 wrapper's compile (its pattern check and error) and hands back the compiled object.
 
 Offsets are byte offsets until the end, where non-ASCII texts are converted to
@@ -33,10 +33,18 @@ from re2 import _re2
 
 from haechi.detect.rules import Rule
 
-__all__ = ["Candidate", "CompiledRule", "RulePlan", "resolve_overlaps"]
+__all__ = [
+    "UNANCHORED",
+    "Candidate",
+    "CompiledRule",
+    "RulePlan",
+    "raw_regex",
+    "resolve_overlaps",
+    "to_code_points",
+]
 
 SEPARATOR = b"\n"
-_UNANCHORED = _re2.RE2.Anchor.UNANCHORED
+UNANCHORED = _re2.RE2.Anchor.UNANCHORED
 _MAX_MEM = 64 << 20
 #: Longest rejected match (bytes) retried with shorter ends; every built-in validated shape
 #: is shorter than this.
@@ -51,7 +59,7 @@ def _options(*, never_capture: bool = False) -> re2.Options:
     return options
 
 
-def _raw_regex(pattern: str, *, never_capture: bool = False) -> _re2.RE2:
+def raw_regex(pattern: str, *, never_capture: bool = False) -> _re2.RE2:
     """``pattern`` compiled for bytes. Its ``Match(anchor, data, pos, endpos)`` returns
     the (start, end) span of every group, ``(-1, -1)`` for no match, exactly what the
     wrapper's ``search(data, pos, endpos)`` wraps for ``0 <= pos <= endpos <= len``."""
@@ -93,7 +101,7 @@ class CompiledRule:
         self.rule = rule
         self.order = order
         self.pattern = rule.compiled_pattern()
-        self._regex = _raw_regex(self.pattern)
+        self._regex = raw_regex(self.pattern)
         self._past_text_start = self._regex
         if rule.has_look_behind:
             if not self.pattern.startswith(_LOOK_BEHIND_OPENING):
@@ -101,7 +109,7 @@ class CompiledRule:
             # The same rule without the start-of-text alternative: every match it finds
             # consumes a look-behind character, so none starts at offset 0.
             past_start = "(?:[^" + self.pattern[len(_LOOK_BEHIND_OPENING):]
-            self._past_text_start = _raw_regex(past_start)
+            self._past_text_start = raw_regex(past_start)
         self.joinable = self._joinable()
 
     def _joinable(self) -> bool:
@@ -141,7 +149,7 @@ class CompiledRule:
         size = len(data)
         next_start = 0
         while pos <= size:
-            spans_found = match(_UNANCHORED, data, pos, size)
+            spans_found = match(UNANCHORED, data, pos, size)
             start, end = spans_found[1]  # group 1 is not optional: -1 means no match
             if start < 0:
                 break
@@ -183,7 +191,7 @@ class CompiledRule:
         low = max(start - back, 0)
         shorter = end - 1
         while shorter > start:
-            spans = match(_UNANCHORED, data, low, shorter + 1)
+            spans = match(UNANCHORED, data, low, shorter + 1)
             found_end = spans[0][1]
             if found_end < 0:
                 return None  # a shorter cut cannot find a match either
@@ -212,7 +220,7 @@ def _count_code_points(segment: bytes) -> int:
         return sum(1 for byte in segment if byte & 0xC0 != 0x80)
 
 
-def _to_code_points(data: bytes, offsets: list[int]) -> dict[int, int]:
+def to_code_points(data: bytes, offsets: list[int]) -> dict[int, int]:
     """Map byte offsets (at character boundaries) of UTF-8 ``data`` to code-point offsets."""
     mapping: dict[int, int] = {}
     previous_byte = 0
@@ -232,7 +240,7 @@ class RulePlan:
         joinable = [r for r in self.rules if r.joinable]
         self._scan_every_text = len(joinable) != len(self.rules)
         self._locator = (
-            _raw_regex("|".join(f"(?:{r.pattern})" for r in joinable), never_capture=True)
+            raw_regex("|".join(f"(?:{r.pattern})" for r in joinable), never_capture=True)
             if joinable
             else None
         )
@@ -286,7 +294,7 @@ class RulePlan:
         first_offsets: dict[int, int] = {}
         pos = 0
         while pos <= size:
-            start, end = match(_UNANCHORED, buffer, pos, size)[0]
+            start, end = match(UNANCHORED, buffer, pos, size)[0]
             if start < 0:
                 break
             unmarked = bisect_right(starts, end if end > start else end + 1)
@@ -315,7 +323,7 @@ class RulePlan:
         found = [(rules[index], rules[index].find(data, first)) for index in fired]
         if not data.isascii():
             offsets = [offset for _, spans in found for span in spans for offset in span]
-            mapping = _to_code_points(data, offsets)
+            mapping = to_code_points(data, offsets)
             found = [(rule, [(mapping[s], mapping[e]) for s, e in spans]) for rule, spans in found]
         return [
             Candidate(start, end, compiled.order, rule.id, rule.type, rule.confidence)
