@@ -136,6 +136,11 @@ class StreamingConfig:
     max_match_bytes: PositiveInt = 256
 
 
+#: Node's ``server.requestTimeout`` and ``server.headersTimeout`` defaults (Node 18+).
+NODE_REQUEST_TIMEOUT_MS = 300_000
+NODE_HEADERS_TIMEOUT_MS = 60_000
+
+
 @attrs.frozen(kw_only=True)
 class LimitsConfig:
     max_request_bytes: PositiveInt = 1048576
@@ -145,6 +150,21 @@ class LimitsConfig:
     shutdown_grace_ms: NonNegativeInt = 10000
     request_timeout_ms: NonNegativeInt | None = None
     headers_timeout_ms: NonNegativeInt | None = None
+
+    # ``null`` leaves the server's own default in place. The reference's server is Node's,
+    # whose defaults (since Node 18) are 300 s for a whole request and 60 s for its head;
+    # the same limits apply here, so leaving the keys unset never means "no limit" (0 does).
+    @property
+    def effective_request_timeout_ms(self) -> int:
+        """``requestTimeoutMs``, or Node's default of 300,000 when null; 0 = no limit."""
+        configured = self.request_timeout_ms
+        return NODE_REQUEST_TIMEOUT_MS if configured is None else configured
+
+    @property
+    def effective_headers_timeout_ms(self) -> int:
+        """``headersTimeoutMs``, or Node's default of 60,000 when null; 0 = no limit."""
+        configured = self.headers_timeout_ms
+        return NODE_HEADERS_TIMEOUT_MS if configured is None else configured
 
 
 # --------------------------------------------------------------------------------------

@@ -123,7 +123,7 @@ async def _read_body(exchange: Exchange) -> Any:
     """The parsed JSON body, or the error response that refuses it."""
     state, request = exchange.state, exchange.request
     limit = state.config.limits.max_request_bytes
-    timeout_ms = state.config.limits.request_timeout_ms
+    timeout_ms = state.config.limits.effective_request_timeout_ms
     # A body that has fully arrived (the usual small request) needs no deadline.
     deadline = (asyncio.timeout(timeout_ms / 1000)
                 if timeout_ms and not request.content.is_eof() else contextlib.nullcontext())

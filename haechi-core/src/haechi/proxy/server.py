@@ -17,6 +17,7 @@ from aiohttp import web
 
 from haechi.proxy.app import SERVER_OPTIONS, create_app
 from haechi.proxy.bind import ssl_context_for
+from haechi.proxy.head_timeout import proxy_runner
 from haechi.proxy.logs import log_fields
 from haechi.proxy.state import PROXY_STATE
 
@@ -36,8 +37,8 @@ async def serve(runtime: Any, *, host: str, port: int, allow_remote_bind: bool =
                      tls=ssl_context is not None)
     log = app[PROXY_STATE].log
     grace_s = config.limits.shutdown_grace_ms / 1000
-    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=grace_s,
-                           **SERVER_OPTIONS)
+    runner = proxy_runner(app, config.limits.effective_headers_timeout_ms, handle_signals=False,
+                          shutdown_timeout=grace_s, **SERVER_OPTIONS)
     await runner.setup()
     site = web.TCPSite(runner, host, port, ssl_context=ssl_context, reuse_address=True,
                        reuse_port=reuse_port or None)
