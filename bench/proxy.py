@@ -164,13 +164,23 @@ def run_proxy_only(workdir: Path) -> None:
     from haechi.runtime import Runtime
 
     class UntouchedPayload:
-        def protect(self, document, context, policy, **_options):
+        def assess(self, document, context, policy, **_options):
             return ProtectResult(payload=document, mode=context.mode, enforced=True,
-                                 blocked=False, findings=(), summary={}, audit_id=None)
+                                 blocked=False, findings=(), summary={}, audit_id=None), None
+
+        def protect(self, document, context, policy, **options):
+            return self.assess(document, context, policy, **options)[0]
+
+    class NoRecords:
+        """Records nothing (the untouched payload has no event to record)."""
+
+        def record_many(self, events):
+            return list(events)
 
     os.chdir(workdir)
     runtime = Runtime.load("haechi.config.json", pm=create_plugin_manager())
     runtime.__dict__["protector"] = UntouchedPayload()  # replaces the cached property
+    runtime.__dict__["audit"] = NoRecords()
 
     def announce(host: str, port: int, tls: bool) -> None:
         print(json.dumps({"port": port}), flush=True)

@@ -135,6 +135,27 @@ class Protector:
         With ``audit=False`` no event is written and ``audit_id`` is None: the caller
         audits an aggregate instead (a stream writes one event for all its frames).
         """
+        result, event = self.assess(document, context, policy, scan_numbers=scan_numbers,
+                                    services=services, audit=audit)
+        if event is not None:
+            self._audit.record(event)
+        return result
+
+    def assess(
+        self,
+        document: Any,
+        context: ProtectContext,
+        policy: Any,
+        *,
+        scan_numbers: bool = True,
+        services: ActionServices | None = None,
+        audit: bool = True,
+    ) -> tuple[ProtectResult, dict[str, Any] | None]:
+        """:meth:`protect` without the audit write: the result and its protect event,
+        which the caller must record before it acts on the result (the result's
+        ``audit_id`` is the event's id). With ``audit=False`` the event is None.
+        :class:`haechi.proxy.batching.ProtectBatcher` records the events of many calls
+        in one append."""
         walk = self.walk(document, context.direction, scan_numbers=scan_numbers)
         matches = self._engine.scan_many(walk.texts, context.direction)
         decision = self.decide(walk, matches, policy)
@@ -149,16 +170,16 @@ class Protector:
         elif enforced and decision.by_leaf:
             payload = self.transform(document, decision.by_leaf,
                                      services or self._services(context))
-        audit_id = self._audit.record(event)["id"] if event is not None else None
-        return ProtectResult(
+        result = ProtectResult(
             payload=payload,
             mode=context.mode,
             enforced=enforced,
             blocked=blocked,
             findings=decision.findings,
             summary=decision.summary,
-            audit_id=audit_id,
+            audit_id=event["id"] if event is not None else None,
         )
+        return result, event
 
     # The phases of protect(), public so that bench/protect.py can time each one.
 

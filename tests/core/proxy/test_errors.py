@@ -7,6 +7,8 @@ import json
 import socket
 
 import pytest
+from haechi.proxy.batching import ProtectBatcher
+from haechi.proxy.state import PROXY_STATE
 
 from tests.core.proxy.conftest import (
     RAW_CARD,
@@ -229,7 +231,8 @@ def test_overloaded_is_503_with_retry_after_and_observability_is_exempt(tmp_path
 def test_internal_error_is_500_without_detail(tmp_path, stub, caplog):
     async def scenario():
         async with app_client(_workdir(tmp_path, stub)) as client:
-            client.runtime.__dict__["protector"] = _ExplodingProtector()
+            state = client.app[PROXY_STATE]
+            state.batcher = ProtectBatcher(_ExplodingProtector(), client.runtime.audit)
             response = await client.post("/v1/chat/completions", json=chat(RAW_EMAIL))
             body = await _error(response, 500, "haechi_proxy_error")
             assert body["message"] == "Internal proxy error"
@@ -238,7 +241,7 @@ def test_internal_error_is_500_without_detail(tmp_path, stub, caplog):
 
 
 class _ExplodingProtector:
-    def protect(self, *args, **kwargs):
+    def assess(self, *args, **kwargs):
         raise ValueError(f"boom {RAW_EMAIL}")
 
 

@@ -2,7 +2,9 @@
 
 Each :meth:`AuditChain.record` call sanitizes the event, seals it onto the chain, appends
 one line and writes the anchor, all under one inter-process lock, then hands the stored
-record to the ``haechi_audit_event`` observers.
+record to the ``haechi_audit_event`` observers. :meth:`AuditChain.record_many` does the
+same for several events with one lock and one write (a group commit: the proxy collects
+the events of the requests it handles in one event-loop pass).
 
 Appends are O(1). The head (last sequence and hash) is kept in memory together with the
 identity and size of the file it was read from; only when the file changed under us
@@ -20,7 +22,7 @@ from __future__ import annotations
 import copy
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pluggy
@@ -83,21 +85,48 @@ class AuditChain:
 
     def record(self, event: Mapping[str, Any]) -> dict[str, Any]:
         """Sanitize, seal and append ``event``; return the stored record."""
-        sanitized, checked_exact = sanitize_for_seal(event)
+        outcome = self.record_many((event,))[0]
+        if isinstance(outcome, HaechiError):
+            raise outcome
+        return outcome
+
+    def record_many(
+        self, events: Sequence[Mapping[str, Any]]
+    ) -> list[dict[str, Any] | HaechiError]:
+        """:meth:`record` for several events at once, in order: one lock, one head check
+        and one write for all of them. Returns, per event, its stored record or the
+        :class:`HaechiError` that refused it (an event that is not plain JSON); the others
+        are stored all the same. A failed write raises for the whole batch, none of
+        which is then stored (a partial write is rolled back)."""
+        outcomes: list[Any] = [None] * len(events)
+        accepted: list[int] = []
+        sanitized: list[tuple[dict[str, Any], bool]] = []
+        for index, event in enumerate(events):
+            try:
+                sanitized.append(sanitize_for_seal(event))
+            except HaechiError as exc:
+                outcomes[index] = exc
+            else:
+                accepted.append(index)
+        if not sanitized:
+            return outcomes
         if self._fd is None or self._fd_pid != os.getpid():
             self._make_parent()  # for the lock file; a reopened log makes its parent too
         with self._lock:
             try:
-                stored = self._append(sanitized, checked_exact)
+                stored = self._append(sanitized)
             except OSError as exc:
                 raise HaechiError(
                     f"Could not append to audit log {self.path}: {exc.strerror or exc}"
                 ) from None
             if self.anchor is not None:
-                integrity = stored["auditIntegrity"]
-                self.anchor.attest(integrity["sequence"], integrity["eventHash"])
-        self._notify(stored)
-        return stored
+                for record in stored:
+                    integrity = record["auditIntegrity"]
+                    self.anchor.attest(integrity["sequence"], integrity["eventHash"])
+        for index, record in zip(accepted, stored, strict=True):
+            outcomes[index] = record
+            self._notify(record)
+        return outcomes
 
     def ready(self) -> tuple[bool, str | None]:
         """Whether an append could succeed now: ``(False, "audit_dir_not_writable")`` or
@@ -135,20 +164,24 @@ class AuditChain:
                     f"Could not create the audit directory {parent}: {exc.strerror or exc}"
                 ) from None
 
-    def _append(self, sanitized: dict[str, Any], checked_exact: bool) -> dict[str, Any]:
+    def _append(self, sanitized: Sequence[tuple[dict[str, Any], bool]]) -> list[dict[str, Any]]:
+        """Seal each ``(event, checked_exact)`` onto the chain and write them as one append."""
         fd, stat = self._descriptor()
         identity = (stat.st_dev, stat.st_ino, stat.st_size)
         if identity != self._known_file or self._head is None:
             self._head = read_chain_head(fd, stat.st_size, self.path)
-        stored = seal(
-            sanitized, self._head.sequence + 1, self._head.event_hash, checked_exact=checked_exact
-        )
-        data = encode_line(stored)
-        self._write_line(fd, data, stat.st_size)
+        sequence, previous = self._head.sequence, self._head.event_hash
+        stored = []
+        for event, checked_exact in sanitized:
+            sequence += 1
+            record = seal(event, sequence, previous, checked_exact=checked_exact)
+            previous = record["auditIntegrity"]["eventHash"]
+            stored.append(record)
+        data = b"".join(map(encode_line, stored))
+        self._write_all(fd, data, stat.st_size)
         if self.fsync:
             os.fsync(fd)
-        integrity = stored["auditIntegrity"]
-        self._head = ChainHead(sequence=integrity["sequence"], event_hash=integrity["eventHash"])
+        self._head = ChainHead(sequence=sequence, event_hash=previous)
         self._known_file = (stat.st_dev, stat.st_ino, stat.st_size + len(data))
         return stored
 
@@ -183,7 +216,7 @@ class AuditChain:
             return None
         return on_disk
 
-    def _write_line(self, fd: int, data: bytes, size_before: int) -> None:
+    def _write_all(self, fd: int, data: bytes, size_before: int) -> None:
         written = 0
         try:
             while written < len(data):
@@ -193,7 +226,7 @@ class AuditChain:
                 written += count
         except OSError:
             if written:
-                # Only our own partial line lies past size_before: we hold the lock.
+                # Only our own partial lines lie past size_before: we hold the lock.
                 os.ftruncate(fd, size_before)
             raise
 

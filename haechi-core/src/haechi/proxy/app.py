@@ -10,6 +10,7 @@ import aiohttp
 from aiohttp import web
 
 from haechi.errors import HaechiError
+from haechi.proxy.batching import ProtectBatcher
 from haechi.proxy.bind import check_bind
 from haechi.proxy.gates import build_authenticator, build_rate_limiter
 from haechi.proxy.handler import handle_request
@@ -60,12 +61,12 @@ def create_app(runtime: Any, *, allow_remote_bind: bool = False, host: str | Non
                                         runtime),
         metrics=ProxyMetrics(),
         forwarding=Forwarding.from_config(config),
+        # Building the protector here also means a broken key file or audit path stops
+        # start-up instead of failing the first request.
+        batcher=ProtectBatcher(runtime.protector, runtime.audit),
         log=logging.getLogger(LOGGER_NAME),
         require_forwarded_proto=require_forwarded_proto,
     )
-    # Build the lazily created components now, so a broken key file or audit path stops
-    # start-up instead of failing the first request.
-    runtime.protector  # noqa: B018
     if state.detokenizes or _tokenizes(runtime):
         runtime.vault  # noqa: B018
 

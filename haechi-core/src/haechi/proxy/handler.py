@@ -209,7 +209,7 @@ async def _decide_and_forward(exchange: Exchange, body: Any) -> web.StreamRespon
         exchange.token_scope = state.runtime.vault.scope()
     context = exchange.context("request", exchange.request_mode)
     try:
-        result = state.runtime.protector.protect(
+        result = await state.batcher.protect(
             body, context, exchange.policy, services=_services(exchange, context))
     except NestingTooDeep as exc:
         return _too_deep(exc.limit)

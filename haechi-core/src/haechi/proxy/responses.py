@@ -113,8 +113,8 @@ async def _respond(exchange: Exchange, upstream: aiohttp.ClientResponse) -> web.
     context = exchange.context("response", rp.mode)
     # Tokens issued while protecting the response are not added to the request's scope:
     # detokenization must never undo the response's own protection.
-    result = state.runtime.protector.protect(document, context, exchange.policy,
-                                             scan_numbers=rp.scan_numbers)
+    result = await state.batcher.protect(document, context, exchange.policy,
+                                         scan_numbers=rp.scan_numbers)
     if result.blocked:
         state.metrics.blocks.inc()
         exchange.count("response_blocked", rp.mode)

@@ -9,6 +9,7 @@ import attrs
 from aiohttp import ClientSession, ClientTimeout, web
 
 from haechi.config.models import HaechiConfig
+from haechi.proxy.batching import ProtectBatcher
 from haechi.proxy.headers import upstream_header_names
 from haechi.proxy.metrics import ProxyMetrics
 
@@ -52,6 +53,8 @@ class Forwarding:
 class ProxyState:
     """The runtime and the components built for one app.
 
+    :ivar batcher: protects the requests' and responses' payloads (see
+        :mod:`haechi.proxy.batching`).
     :ivar require_forwarded_proto: a remote plain-http bind behind a trusted TLS front:
         every proxied request must carry ``X-Forwarded-Proto: https``.
     :ivar session: the upstream client session, open while the app runs.
@@ -65,6 +68,7 @@ class ProxyState:
     metrics: ProxyMetrics
     log: logging.Logger
     forwarding: Forwarding
+    batcher: ProtectBatcher
     require_forwarded_proto: bool = False
     session: ClientSession | None = None
     in_flight: int = 0
