@@ -50,7 +50,7 @@ CHAT_BODY = json.dumps({
         {"role": "system", "content": "You are a helpful assistant for the billing team. " * 6},
         {"role": "user", "content": (
             "Please follow up with the customer about the failed invoice. Their contact is "
-            "jamie.rivera@example.com and they prefer a call on +1 415 555 0132 before noon. "
+            "jamie.rivera@example.com and they prefer a call on (415) 555-0132 before noon. "
             + "Summarise the open items from the last review and draft a reply. " * 8)},
     ],
 })
@@ -92,6 +92,19 @@ def _haechi_workdir(base: Path, name: str, upstream: int, edit) -> Path:
     edit(config)
     config_path.write_text(json.dumps(config, indent=2))
     return workdir
+
+
+def _check_payload(workdir: Path) -> None:
+    """The benchmark is only meaningful if the payload really holds an email and a phone
+    that the engine detects: ``haechi scan`` must find both."""
+    body = workdir / "bench-body.json"
+    body.write_text(CHAT_BODY)
+    scan = subprocess.run([sys.executable, "-m", "haechi", "scan", body.name, "--json"],
+                          cwd=workdir, capture_output=True, text=True, check=False)
+    found = {d["type"] for result in json.loads(scan.stdout)["results"]
+             for d in result["detections"]}
+    if not {"email", "phone"} <= found:
+        raise SystemExit(f"bench: the payload must hold a detected email and phone, found {found}")
 
 
 def _enforce_with_response(config: dict) -> None:
@@ -330,6 +343,7 @@ def main() -> int:
         _, bare_port = stack.enter_context(_process(
             [sys.executable, __file__, "--bare-passthrough", str(stub_port)], "port"))
         haechi: dict[str, tuple[subprocess.Popen, int]] = {}
+        _check_payload(_haechi_workdir(base, "payload-check", stub_port, _dry_run))
         for name, edit in (("dry-run", _dry_run), ("enforce+response", _enforce_with_response),
                            ("tokenize+detokenize", _tokenize), ("inspect", _inspect_streams)):
             workdir = _haechi_workdir(base, name.replace("+", "_"), stub_port, edit)

@@ -30,6 +30,16 @@ __all__ = ["Leaf", "Walk", "key_segment", "walk_document"]
 
 _NULL, _BOOL, _NUMBER = '{"type":"null"}', '{"type":"boolean"}', '{"type":"number"}'
 
+#: The shape of a string of each length up to 4 KiB (UTF-16 units), built once.
+_SHORT_STRING_SHAPES = tuple(f'{{"type":"string","length":{n}}}' for n in range(4096))
+
+
+def _string_shape(text: str) -> str:
+    length = len(text) if text.isascii() else len(text.encode("utf-16-le", "surrogatepass")) // 2
+    if length < len(_SHORT_STRING_SHAPES):
+        return _SHORT_STRING_SHAPES[length]
+    return f'{{"type":"string","length":{length}}}'
+
 
 class Leaf:
     """One scannable text of a document. ``parent[slot]`` holds the value (for a key leaf,
@@ -66,10 +76,10 @@ _CACHED_KEY_LENGTH = 32
 _CACHED_KEYS = 4096
 _SCHEMA_KEY = re.compile(r"[A-Za-z_-]+\Z")
 _key_segments: dict[str, str] = {}
-_key_fragments: dict[str, str] = {}
+_key_fragments: dict[str, tuple[str, str]] = {}
 
 
-def _remember(table: dict[str, str], key: str, value: str) -> str:
+def _remember(table: dict[str, Any], key: str, value: Any) -> Any:
     if len(key) <= _CACHED_KEY_LENGTH and len(table) < _CACHED_KEYS and _SCHEMA_KEY.match(key):
         table[key] = value
     return value
@@ -82,12 +92,13 @@ def key_segment(key: str) -> str:
     return segment
 
 
-def _key_fragment(key: str) -> str:
-    """``"key":`` as the shape's JSON text writes it."""
-    fragment = _key_fragments.get(key)
-    if fragment is None:
-        fragment = _remember(_key_fragments, key, js_string(key) + ":")
-    return fragment
+def _key_fragment(key: str) -> tuple[str, str]:
+    """``"key":`` as the shape's JSON text writes it, and the same after a comma."""
+    fragments = _key_fragments.get(key)
+    if fragments is None:
+        fragment = js_string(key) + ":"
+        fragments = _remember(_key_fragments, key, (fragment, "," + fragment))
+    return fragments
 
 
 class Walk:
@@ -136,17 +147,6 @@ def walk_document(document: Any, *, max_depth: int, include_numbers: bool = True
     texts: list[str] = []
     facts: list[tuple] = []
     shape: list[str] = []
-    string_shapes: dict[int, str] = {}
-
-    def string_shape(text: str) -> str:
-        if text.isascii():
-            length = len(text)
-        else:
-            length = len(text.encode("utf-16-le", "surrogatepass")) // 2
-        cached = string_shapes.get(length)
-        if cached is None:
-            cached = string_shapes[length] = f'{{"type":"string","length":{length}}}'
-        return cached
 
     def scalar(value: Any, parent: Any, slot: Any, path: str, depth: int) -> None:
         if value is None:
@@ -161,7 +161,7 @@ def walk_document(document: Any, *, max_depth: int, include_numbers: bool = True
         elif isinstance(value, str):
             texts.append(value)
             facts.append((parent, slot, "value", path, depth))
-            shape.append(string_shape(value))
+            shape.append(_string_shape(value))
         else:
             raise TypeError(f"cannot walk a value of type {type(value).__name__}")
 
@@ -171,6 +171,7 @@ def walk_document(document: Any, *, max_depth: int, include_numbers: bool = True
     if max_depth < 1:
         raise NestingTooDeep(max_depth)
     add_text, add_fact, add_shape = texts.append, facts.append, shape.append
+    short_shapes, short_limit = _SHORT_STRING_SHAPES, len(_SHORT_STRING_SHAPES)
     root_is_object = type(document) is dict
     add_shape("{" if root_is_object else "[")
     items = _object_items(document) if root_is_object else enumerate(document)
@@ -182,8 +183,8 @@ def walk_document(document: Any, *, max_depth: int, include_numbers: bool = True
         container, iterator, path, depth, is_object = stack[-1]
         for index, (slot, value) in iterator:
             if is_object:
-                key_shape = _key_fragments.get(slot) or _key_fragment(slot)
-                add_shape("," + key_shape if index else key_shape)
+                key_shapes = _key_fragments.get(slot) or _key_fragment(slot)
+                add_shape(key_shapes[1] if index else key_shapes[0])
                 add_text(slot)
                 add_fact((container, slot, "key", path, depth))
             elif index:
@@ -192,8 +193,8 @@ def walk_document(document: Any, *, max_depth: int, include_numbers: bool = True
             if kind is str:
                 add_text(value)
                 add_fact((container, slot, "value", path, depth))
-                length_shape = string_shapes.get(len(value)) if value.isascii() else None
-                add_shape(length_shape or string_shape(value))
+                add_shape(short_shapes[len(value)] if len(value) < short_limit and value.isascii()
+                          else _string_shape(value))
             elif value is None:
                 add_shape(_NULL)
             elif kind is bool:

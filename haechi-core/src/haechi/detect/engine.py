@@ -14,6 +14,7 @@ results equal calling :meth:`DetectionEngine.scan` on each text.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from itertools import accumulate
 
 from haechi.detect.decoding import decode_for_rescan
 from haechi.detect.markers import find_markers, may_hold_markers
@@ -178,12 +179,7 @@ class DetectionEngine:
 
 def _starts(lengths: Iterable[int]) -> list[int]:
     """Each text's offset in the texts joined by one separator, from their lengths."""
-    starts = []
-    offset = 0
-    for length in lengths:
-        starts.append(offset)
-        offset += length + 1
-    return starts
+    return [0, *accumulate(length + 1 for length in lengths)][:-1]
 
 
 def _place(text: str, kept: list[Candidate], how: Fold) -> list[Match]:
