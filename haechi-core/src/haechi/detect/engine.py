@@ -13,11 +13,13 @@ results equal calling :meth:`DetectionEngine.scan` on each text.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
-from itertools import accumulate
+from itertools import accumulate, repeat
+from operator import add
 
 from haechi.detect.decoding import decode_for_rescan
-from haechi.detect.markers import find_markers, may_hold_markers
+from haechi.detect.markers import MARKER_PREFIXES, find_markers, may_hold_markers
 from haechi.detect.matching import Candidate, RulePlan, resolve_overlaps
 from haechi.detect.rules import Rule
 from haechi.detect.unicode_fold import Fold, fold
@@ -101,9 +103,11 @@ class DetectionEngine:
         todo: Iterable[int] = candidates_by_text.keys()
         if self._scanners or self._decode_and_rescan:
             todo = range(len(texts))
-        elif direction == "response" and (folds or may_hold_markers(joined)):
-            # ``joined`` holds the texts before folding, and a fold can make a marker.
+        elif direction == "response" and folds:
+            # A fold can make a marker, so the folded texts are checked one by one.
             todo = set(todo) | {i for i, text in enumerate(scan_texts) if may_hold_markers(text)}
+        elif direction == "response" and may_hold_markers(joined):
+            todo = set(todo) | _texts_with_markers(joined, starts)
         results: list[list[Match]] = [[] for _ in texts]
         for index in sorted(todo):
             text, scan_text = texts[index], scan_texts[index]
@@ -179,7 +183,20 @@ class DetectionEngine:
 
 def _starts(lengths: Iterable[int]) -> list[int]:
     """Each text's offset in the texts joined by one separator, from their lengths."""
-    return [0, *accumulate(length + 1 for length in lengths)][:-1]
+    return [0, *accumulate(map(add, lengths, repeat(1)))][:-1]
+
+
+def _texts_with_markers(joined: str, starts: Sequence[int]) -> set[int]:
+    """The indexes of the texts in ``joined`` (ASCII texts joined by ``\\n``, text *i*
+    starting at ``starts[i]``) that hold a marker prefix. A prefix has no ``\\n``, so
+    it lies inside one text."""
+    found = set()
+    for prefix in MARKER_PREFIXES:
+        at = joined.find(prefix)
+        while at >= 0:
+            found.add(bisect_right(starts, at) - 1)
+            at = joined.find(prefix, at + len(prefix))
+    return found
 
 
 def _place(text: str, kept: list[Candidate], how: Fold) -> list[Match]:

@@ -18,7 +18,10 @@ from typing import NamedTuple
 from haechi.canonical import b64url_decode
 from haechi.detect.matching import UNANCHORED, raw_regex, to_code_points
 
-__all__ = ["MarkerSpan", "find_markers", "may_hold_markers"]
+__all__ = ["MARKER_PREFIXES", "MarkerSpan", "find_markers", "may_hold_markers"]
+
+#: How every marker opens.
+MARKER_PREFIXES = ("[REDACTED:", "[TOKEN:", "[HAECHI_ENC:")
 
 #: Groups: 1 the ``<type>`` of a redaction marker; 2 a token marker's whole token, with 3
 #: its ``<type>`` when it is vault-shaped (``tok_<type>_<hex>``) or 4 its ``<type>`` in the

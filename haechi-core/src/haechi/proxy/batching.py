@@ -34,7 +34,11 @@ def record_events(sink: Any, events: Sequence[Mapping[str, Any]]) -> list[Any]:
     the sink's ``record_many`` when it has one, else one ``record`` call per event."""
     record_many = getattr(sink, "record_many", None)
     if record_many is not None:
-        return list(record_many(events))
+        outcomes = list(record_many(events))
+        if len(outcomes) != len(events):  # a broken sink: no request may go on unaudited
+            raise HaechiError(f"The audit sink answered {len(outcomes)} outcomes for "
+                              f"{len(events)} events.")
+        return outcomes
     outcomes: list[Any] = []
     for event in events:
         try:
