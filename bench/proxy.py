@@ -177,12 +177,10 @@ def run_proxy_only(workdir: Path) -> None:
     from haechi.runtime import Runtime
 
     class UntouchedPayload:
-        def assess(self, document, context, policy, **_options):
-            return ProtectResult(payload=document, mode=context.mode, enforced=True,
-                                 blocked=False, findings=(), summary={}, audit_id=None), None
-
-        def protect(self, document, context, policy, **options):
-            return self.assess(document, context, policy, **options)[0]
+        def assess_many(self, calls):
+            return [(ProtectResult(payload=call.document, mode=call.context.mode,
+                                   enforced=True, blocked=False, findings=(), summary={},
+                                   audit_id=None), None) for call in calls]
 
     class NoRecords:
         """Records nothing (the untouched payload has no event to record)."""

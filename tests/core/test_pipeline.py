@@ -219,3 +219,78 @@ def test_injection_is_allowed_and_only_on_the_response_direction(make_runtime):
     result = protect(runtime, {"t": text}, direction="response")
     assert [(d.finding.type, d.action) for d in result.findings] == [("injection", "allow")]
     assert result.payload == {"t": text}
+
+
+# -- assess_many: several calls through each phase together --------------------------------
+
+
+def _calls(runtime: Runtime, documents: Sequence[tuple[Any, str]]) -> list[Any]:
+    from haechi.pipeline import ProtectCall
+
+    _, policy = runtime.policies.resolve((), {})
+    return [ProtectCall(document, context("enforce", direction), policy,
+                        scan_numbers=direction == "request")
+            for document, direction in documents]
+
+
+def test_assess_many_equals_one_assess_per_call(make_runtime):
+    runtime = make_runtime()
+    documents = [
+        ({"messages": [{"role": "user", "content": "mail minji.kim@example.com"}]}, "request"),
+        ({"choices": [{"message": {"content": "call 010-1234-5678 or [REDACTED:email]"}}]},
+         "response"),
+        ({"n": 4111111111111111, "note": "nothing here"}, "request"),
+        ({"text": "plain"}, "response"),
+        ("card 4111 1111 1111 1111", "request"),
+    ]
+    together = runtime.protector.assess_many(_calls(runtime, copy.deepcopy(documents)))
+    for call, (result, event) in zip(_calls(runtime, copy.deepcopy(documents)), together,
+                                     strict=True):
+        alone, alone_event = runtime.protector.assess(
+            call.document, call.context, call.policy, scan_numbers=call.scan_numbers)
+        assert (result.payload, result.blocked, result.summary, result.findings) == (
+            alone.payload, alone.blocked, alone.summary, alone.findings)
+        assert result.audit_id == event["id"] and alone.audit_id == alone_event["id"]
+        assert event["detections"] == alone_event["detections"]
+    assert together[4][0].blocked  # the card blocks its own call only
+    assert not together[0][0].blocked
+
+
+def test_assess_many_keeps_a_failure_with_its_own_call(make_runtime):
+    """A document nested too deeply, and one that makes a detector plugin raise, fail
+    alone; the others are assessed as usual (the failing engine pass is retried call by
+    call)."""
+    from haechi import hookimpl
+    from haechi.findings import Match as EngineMatch
+
+    class Touchy:
+        NAME = "touchy"
+        TYPES = ("touchy",)
+
+        def rules(self):
+            return ()
+
+        def scan(self, text: str, direction: str):
+            if "explode" in text:
+                raise RuntimeError("the detector failed")
+            return [EngineMatch("touchy", "touchy", 0, 1, 0.9, text[:1])] if "!" in text else []
+
+    class TouchyPlugin:
+        @hookimpl
+        def haechi_register_detectors(self, register):
+            register(Touchy)
+
+    key_file = Path(make_runtime().config.keys.key_file)
+    config_path = key_file.parent / "haechi.config.json"
+    runtime = Runtime.load(config_path, env={}, pm=create_plugin_manager(
+        load_entry_points=False, extra_plugins=(TouchyPlugin(),)))
+    deep: Any = "x"
+    for _ in range(runtime.config.limits.max_nesting_depth + 1):
+        deep = [deep]
+    documents = [({"a": "mail minji.kim@example.com"}, "request"), (deep, "request"),
+                 ({"b": "explode"}, "request"), ({"c": "hey!"}, "request")]
+    outcomes = runtime.protector.assess_many(_calls(runtime, documents))
+    assert isinstance(outcomes[1], NestingTooDeep)
+    assert isinstance(outcomes[2], RuntimeError)
+    assert outcomes[0][0].summary["byType"] == {"email": 1}
+    assert outcomes[3][0].summary["byType"] == {"touchy": 1}

@@ -41,17 +41,9 @@ _decoder = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_parse_
 
 def loads(text: str) -> Any:
     """Parse JSON text; raises ``ValueError`` (``json.JSONDecodeError``) or
-    ``RecursionError`` for absurdly deep input."""
-    value, end = _decoder.raw_decode(text, _skip_ws(text, 0))
-    if _skip_ws(text, end) != len(text):
-        raise json.JSONDecodeError("Extra data", text, end)
-    return value
-
-
-def _skip_ws(text: str, index: int) -> int:
-    while index < len(text) and text[index] in " \t\n\r":
-        index += 1
-    return index
+    ``RecursionError`` for absurdly deep input. Whitespace around the value is JSON's own
+    (space, tab, line feed, carriage return); anything else after it is "Extra data"."""
+    return _decoder.decode(text)
 
 
 def dumps_pretty(value: Any) -> str:

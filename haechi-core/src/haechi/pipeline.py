@@ -19,7 +19,7 @@ place (the caller owns the parsed document) and returned.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import attrs
 
@@ -30,7 +30,14 @@ from haechi.detect.precision import PrecisionFilter
 from haechi.findings import Direction, Finding, Match
 from haechi.walk import Leaf, Walk, walk_document
 
-__all__ = ["DecidedFinding", "Decision", "ProtectContext", "ProtectResult", "Protector"]
+__all__ = [
+    "DecidedFinding",
+    "Decision",
+    "ProtectCall",
+    "ProtectContext",
+    "ProtectResult",
+    "Protector",
+]
 
 Mode = Literal["dry-run", "report-only", "enforce"]
 
@@ -73,6 +80,17 @@ class Decision:
     findings: tuple[DecidedFinding, ...]
     by_leaf: tuple[tuple[Leaf, list[DecidedFinding]], ...]
     summary: dict[str, Any]
+
+
+class ProtectCall(NamedTuple):
+    """The arguments of one :meth:`Protector.assess` call, for :meth:`Protector.assess_many`."""
+
+    document: Any
+    context: ProtectContext
+    policy: Any
+    scan_numbers: bool = True
+    services: ActionServices | None = None
+    audit: bool = True
 
 
 @attrs.frozen
@@ -153,23 +171,88 @@ class Protector:
     ) -> tuple[ProtectResult, dict[str, Any] | None]:
         """:meth:`protect` without the audit write: the result and its protect event,
         which the caller must record before it acts on the result (the result's
-        ``audit_id`` is the event's id). With ``audit=False`` the event is None.
-        :class:`haechi.proxy.batching.ProtectBatcher` records the events of many calls
-        in one append."""
-        walk = self.walk(document, context.direction, scan_numbers=scan_numbers)
-        matches = self._engine.scan_many(walk.texts, context.direction)
-        decision = self.decide(walk, matches, policy)
+        ``audit_id`` is the event's id). With ``audit=False`` the event is None."""
+        outcome = self.assess_many(
+            [ProtectCall(document, context, policy, scan_numbers, services, audit)])[0]
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    def assess_many(
+        self, calls: Sequence[ProtectCall]
+    ) -> list[tuple[ProtectResult, dict[str, Any] | None] | Exception]:
+        """:meth:`assess` for several calls: per call, its result and event, or the
+        exception that stopped it (which stops no other call).
+
+        The calls go through each phase together — every walk, then one engine pass per
+        direction over the texts of all of them, then every decision, event and
+        transform — so each phase's code runs back to back (see
+        :mod:`haechi.proxy.batching`, which collects the calls of concurrent requests).
+        The engine's results per text do not depend on the other texts of a pass.
+        """
+        outcomes: list[Any] = [None] * len(calls)
+        walks: dict[int, Walk] = {}
+        for index, call in enumerate(calls):
+            try:
+                walks[index] = self.walk(call.document, call.context.direction,
+                                         scan_numbers=call.scan_numbers)
+            except Exception as exc:
+                outcomes[index] = exc
+        matches = self._scan_walks(calls, walks, outcomes)
+        for index, found in matches.items():
+            call = calls[index]
+            try:
+                outcomes[index] = self._conclude(call, walks[index], found)
+            except Exception as exc:
+                outcomes[index] = exc
+        return outcomes
+
+    def _scan_walks(
+        self, calls: Sequence[ProtectCall], walks: Mapping[int, Walk], outcomes: list[Any]
+    ) -> dict[int, Sequence[Sequence[Match]]]:
+        """The engine's matches for each walked call, one engine pass per direction. When
+        a pass fails (a detector plugin raised), its calls are scanned one by one so the
+        failure stays with the call that caused it."""
+        by_direction: dict[str, list[int]] = {}
+        for index in walks:
+            by_direction.setdefault(calls[index].context.direction, []).append(index)
+        matches: dict[int, Sequence[Sequence[Match]]] = {}
+        for direction, indexes in by_direction.items():
+            try:
+                found = self._engine.scan_many(
+                    [text for index in indexes for text in walks[index].texts], direction)
+            except Exception:
+                found = None
+            position = 0
+            for index in indexes:
+                count = len(walks[index].texts)
+                if found is not None:
+                    matches[index] = found[position:position + count]
+                    position += count
+                    continue
+                try:
+                    matches[index] = self._engine.scan_many(walks[index].texts, direction)
+                except Exception as exc:
+                    outcomes[index] = exc
+        return dict(sorted(matches.items()))
+
+    def _conclude(
+        self, call: ProtectCall, walk: Walk, matches: Sequence[Sequence[Match]]
+    ) -> tuple[ProtectResult, dict[str, Any] | None]:
+        """Decide, build the event and transform one call's document."""
+        context = call.context
+        decision = self.decide(walk, matches, call.policy)
         enforced = context.mode == "enforce"
         blocked = enforced and not self._blocking.isdisjoint(decision.summary["byAction"])
 
         # The event is built before the transform rewrites the document in place.
-        event = self.event(context, enforced, blocked, walk, decision) if audit else None
-        payload = document
+        event = self.event(context, enforced, blocked, walk, decision) if call.audit else None
+        payload = call.document
         if blocked:
             payload = None
         elif enforced and decision.by_leaf:
-            payload = self.transform(document, decision.by_leaf,
-                                     services or self._services(context))
+            payload = self.transform(call.document, decision.by_leaf,
+                                     call.services or self._services(context))
         result = ProtectResult(
             payload=payload,
             mode=context.mode,

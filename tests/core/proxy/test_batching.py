@@ -297,15 +297,15 @@ def test_a_failed_group_commit_fails_every_call_of_its_batch(make_runtime, error
 
 
 class AssessSpy:
-    """Wraps ``Protector.assess`` and remembers which documents it was given."""
+    """Wraps ``Protector.assess_many`` and remembers which documents it was given."""
 
-    def __init__(self, assess: Callable[..., Any]) -> None:
-        self.assess = assess
+    def __init__(self, assess_many: Callable[..., Any]) -> None:
+        self.assess_many = assess_many
         self.documents: list[Any] = []
 
-    def __call__(self, document: Any, *args: Any, **kwargs: Any) -> Any:
-        self.documents.append(document)
-        return self.assess(document, *args, **kwargs)
+    def __call__(self, calls: Any) -> Any:
+        self.documents.extend(call.document for call in calls)
+        return self.assess_many(calls)
 
 
 @pytest.mark.parametrize("cancelled", [{1}, {0, 2}, {0, 1, 2, 3}],
@@ -313,8 +313,8 @@ class AssessSpy:
 def test_a_call_cancelled_while_queued_is_neither_assessed_nor_audited(make_runtime,
                                                                       monkeypatch, cancelled):
     runtime = make_runtime()
-    spy = AssessSpy(runtime.protector.assess)
-    monkeypatch.setattr(runtime.protector, "assess", spy)
+    spy = AssessSpy(runtime.protector.assess_many)
+    monkeypatch.setattr(runtime.protector, "assess_many", spy)
     sink = SpySink(runtime.audit)
     batcher = ProtectBatcher(runtime.protector, sink)
     policy = policy_of(runtime)
@@ -428,8 +428,8 @@ def test_a_sink_answering_too_few_outcomes_fails_the_whole_batch() -> None:
             return [dict(event) for event in events][:-1]
 
     class Assessor:
-        def assess(self, document, context, policy, **_options):
-            return document, {"id": "e"}
+        def assess_many(self, calls):
+            return [(call.document, {"id": "e"}) for call in calls]
 
     async def scenario() -> list[BaseException | None]:
         batcher = ProtectBatcher(Assessor(), LosesOne())  # type: ignore[arg-type]
@@ -440,3 +440,22 @@ def test_a_sink_answering_too_few_outcomes_fails_the_whole_batch() -> None:
 
     errors = asyncio.run(scenario())
     assert all(isinstance(error, HaechiError) for error in errors)
+
+
+def test_a_protector_that_raises_for_the_whole_batch_fails_every_call() -> None:
+    """An exception that escapes the batch itself must reach every waiting handler (as a
+    500 in the proxy), never leave one waiting."""
+
+    class Broken:
+        def assess_many(self, calls):
+            raise RuntimeError("the engine is broken")
+
+    async def scenario() -> list[BaseException | None]:
+        batcher = ProtectBatcher(Broken(), SpySink(None))  # type: ignore[arg-type]
+        tasks = [asyncio.ensure_future(batcher.protect({}, None, None)) for _ in range(3)]
+        _done, pending = await asyncio.wait(tasks, timeout=5)
+        assert not pending
+        return [task.exception() for task in tasks]
+
+    errors = asyncio.run(scenario())
+    assert all(isinstance(error, RuntimeError) for error in errors)

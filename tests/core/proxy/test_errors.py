@@ -241,7 +241,7 @@ def test_internal_error_is_500_without_detail(tmp_path, stub, caplog):
 
 
 class _ExplodingProtector:
-    def assess(self, *args, **kwargs):
+    def assess_many(self, *args, **kwargs):
         raise ValueError(f"boom {RAW_EMAIL}")
 
 

@@ -13,7 +13,9 @@ Nothing about a single request changes. Its payload is protected exactly as
 :meth:`haechi.pipeline.Protector.protect` does it, and its handler resumes only after
 its audit event is stored; if the audit write fails, every request of that batch fails
 as a lone one would. A request whose handler was cancelled while queued (its client went
-away) is neither protected nor forwarded.
+away) is neither protected nor forwarded. The calls of a batch go through
+:meth:`haechi.pipeline.Protector.assess_many`, which runs each phase for all of them in
+turn and scans the texts of all of them in one engine pass per direction.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any
 
 from haechi.actions.services import ActionServices
 from haechi.errors import HaechiError
-from haechi.pipeline import ProtectContext, Protector, ProtectResult
+from haechi.pipeline import ProtectCall, ProtectContext, Protector, ProtectResult
 
 __all__ = ["ProtectBatcher", "record_events"]
 
@@ -48,26 +50,13 @@ def record_events(sink: Any, events: Sequence[Mapping[str, Any]]) -> list[Any]:
     return outcomes
 
 
-class _Queued:
-    __slots__ = ("context", "document", "future", "policy", "scan_numbers", "services")
-
-    def __init__(self, document: Any, context: ProtectContext, policy: Any, scan_numbers: bool,
-                 services: ActionServices | None, future: asyncio.Future[ProtectResult]) -> None:
-        self.document = document
-        self.context = context
-        self.policy = policy
-        self.scan_numbers = scan_numbers
-        self.services = services
-        self.future = future
-
-
 class ProtectBatcher:
     """Queues protect calls and works them off once per event-loop pass."""
 
     def __init__(self, protector: Protector, audit: Any) -> None:
         self._protector = protector
         self._audit = audit
-        self._queue: list[_Queued] = []
+        self._queue: list[tuple[ProtectCall, asyncio.Future[ProtectResult]]] = []
 
     async def protect(self, document: Any, context: ProtectContext, policy: Any, *,
                       scan_numbers: bool = True,
@@ -78,35 +67,38 @@ class ProtectBatcher:
         if not self._queue:
             loop.call_soon(self._work_off)
         future: asyncio.Future[ProtectResult] = loop.create_future()
-        self._queue.append(_Queued(document, context, policy, scan_numbers, services, future))
+        self._queue.append((ProtectCall(document, context, policy, scan_numbers, services),
+                            future))
         return await future
 
     def _work_off(self) -> None:
-        queue, self._queue = self._queue, []
+        queue = [queued for queued in self._queue if not queued[1].done()]  # done: cancelled
+        self._queue = []
+        try:
+            self._settle(queue)
+        except Exception as exc:  # never leave a handler waiting: fail what is unsettled
+            for _, future in queue:
+                if not future.done():
+                    future.set_exception(exc)
+
+    def _settle(self, queue: list[tuple[ProtectCall, asyncio.Future[ProtectResult]]]) -> None:
+        outcomes = self._protector.assess_many([call for call, _ in queue])
         assessed: list[tuple[asyncio.Future[ProtectResult], ProtectResult]] = []
         events: list[dict[str, Any]] = []
-        for item in queue:
-            if item.future.done():  # cancelled while queued
+        for (_, future), outcome in zip(queue, outcomes, strict=True):
+            if isinstance(outcome, Exception):  # handed to the request's own handler
+                future.set_exception(outcome)
                 continue
-            try:
-                result, event = self._protector.assess(
-                    item.document, item.context, item.policy, scan_numbers=item.scan_numbers,
-                    services=item.services)
-            except Exception as exc:  # handed to the request's own handler
-                item.future.set_exception(exc)
-                continue
-            assessed.append((item.future, result))
+            result, event = outcome
+            assessed.append((future, result))
             events.append(event)  # type: ignore[arg-type]  # audit is on: never None
         if not assessed:
             return
-        try:
-            outcomes = record_events(self._audit, events)
-        except Exception as exc:  # the write failed: no request of the batch goes on
-            outcomes = [exc] * len(assessed)
-        for (future, result), outcome in zip(assessed, outcomes, strict=True):
+        recorded = record_events(self._audit, events)
+        for (future, result), stored in zip(assessed, recorded, strict=True):
             if future.done():
                 continue
-            if isinstance(outcome, BaseException):
-                future.set_exception(outcome)
+            if isinstance(stored, BaseException):
+                future.set_exception(stored)
             else:
                 future.set_result(result)
