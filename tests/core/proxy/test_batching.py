@@ -20,7 +20,7 @@ from haechi.crypto.keyfile import create_key_file
 from haechi.errors import HaechiError, NestingTooDeep
 from haechi.pipeline import ProtectContext, ProtectResult
 from haechi.plugins import create_plugin_manager
-from haechi.proxy.batching import ProtectBatcher, record_events
+from haechi.proxy.batching import CONCURRENT_BATCH, ProtectBatcher, record_events
 from haechi.runtime import Runtime
 
 CONTEXT = ProtectContext(protocol="openai-compatible", operation="chat.completions",
@@ -218,7 +218,7 @@ def test_concurrent_calls_give_protects_results_and_share_one_group_commit(make_
 def test_calls_of_different_loop_passes_go_to_different_batches(make_runtime):
     runtime = make_runtime()
     sink = SpySink(runtime.audit)
-    batcher = ProtectBatcher(runtime.protector, sink)
+    batcher = ProtectBatcher(runtime.protector, sink, window_s=0)
     policy = policy_of(runtime)
 
     async def main() -> list[ProtectResult]:
@@ -234,6 +234,62 @@ def test_calls_of_different_loop_passes_go_to_different_batches(make_runtime):
     assert sink.batches == [3, 2, 1]
     records = assert_chain(runtime, 6)
     assert [record["id"] for record in records] == [result.audit_id for result in results]
+
+
+def test_under_concurrency_calls_of_later_passes_join_the_open_window(make_runtime):
+    """After a batch of at least CONCURRENT_BATCH calls the next batch waits for the
+    window; calls arriving in the passes meanwhile join it."""
+    runtime = make_runtime()
+    sink = SpySink(runtime.audit)
+    batcher = ProtectBatcher(runtime.protector, sink, window_s=0.2)
+    policy = policy_of(runtime)
+
+    async def main() -> None:
+        busy = [asyncio.create_task(batcher.protect(chat(i), CONTEXT, policy))
+                for i in range(CONCURRENT_BATCH)]
+        await asyncio.gather(*busy)
+        later = []
+        for group in (range(10, 12), range(12, 13)):
+            later += [asyncio.create_task(batcher.protect(chat(i), CONTEXT, policy))
+                      for i in group]
+            await asyncio.sleep(0)
+        await asyncio.wait_for(asyncio.gather(*later), timeout=10)
+
+    asyncio.run(main())
+    assert sink.batches == [CONCURRENT_BATCH, 3]
+    assert_chain(runtime, CONCURRENT_BATCH + 3)
+
+
+def test_a_quiet_proxy_never_waits_for_the_window(make_runtime):
+    """Lone calls (previous batch below CONCURRENT_BATCH) are worked off at the next
+    pass: with a 60 s window they still finish at once."""
+    runtime = make_runtime()
+    sink = SpySink(runtime.audit)
+    batcher = ProtectBatcher(runtime.protector, sink, window_s=60)
+    policy = policy_of(runtime)
+
+    async def main() -> None:
+        for i in range(3):
+            await asyncio.wait_for(batcher.protect(chat(i), CONTEXT, policy), timeout=10)
+
+    asyncio.run(main())
+    assert sink.batches == [1, 1, 1]
+
+
+def test_a_full_batch_does_not_wait_for_the_window(make_runtime):
+    runtime = make_runtime()
+    sink = SpySink(runtime.audit)
+    batcher = ProtectBatcher(runtime.protector, sink, window_s=60, max_batch=4)
+    policy = policy_of(runtime)
+
+    async def main() -> None:
+        await asyncio.gather(*(batcher.protect(chat(i), CONTEXT, policy)
+                               for i in range(CONCURRENT_BATCH)))
+        full = [batcher.protect(chat(i), CONTEXT, policy) for i in range(10, 14)]
+        await asyncio.wait_for(asyncio.gather(*full), timeout=10)
+
+    asyncio.run(main())
+    assert sink.batches == [CONCURRENT_BATCH, 4]
 
 
 # -- 3. a failing document fails alone ---------------------------------------------------------

@@ -1,13 +1,20 @@
-"""Protecting the payloads of concurrent requests in batches, one per event-loop pass.
+"""Protecting the payloads of concurrent requests in batches.
 
 A busy proxy interleaves the steps of many requests: each protect call runs between
 unrelated aiohttp code and finds the interpreter's caches cold, and each writes its own
 audit record under its own lock. Measured in the proxy under load, an audit append took
 79 µs interleaved against 31 µs back to back. So the handlers do not call the protector
-themselves: :meth:`ProtectBatcher.protect` queues the call, and once per pass of the event
-loop the queue is worked off in one go — every payload protected back to back, then all
-their protect events recorded with one group commit (:meth:`AuditChain.record_many`:
-one lock, one write).
+themselves: :meth:`ProtectBatcher.protect` queues the call, and the queue is worked off in
+one go — every payload protected back to back, then all their protect events recorded with
+one group commit (:meth:`AuditChain.record_many`: one lock, one write).
+
+When is the queue worked off? A lone call (the previous batch held fewer than
+:data:`CONCURRENT_BATCH` calls) waits only for the next pass of the event loop, so a
+quiet proxy adds no delay. Under concurrency the first call of a batch waits up to
+:data:`BATCH_WINDOW_S` for others to join, like interrupt coalescing; a batch that
+reaches :data:`MAX_BATCH` calls is worked off at once. Bigger batches keep the protect
+code warm for longer: in A/B runs under wrk -c32 a 250 to 1,000 µs window gave 30 to 38 % more
+req/s than one batch per pass (decision 0015).
 
 Nothing about a single request changes. Its payload is protected exactly as
 :meth:`haechi.pipeline.Protector.protect` does it, and its handler resumes only after
@@ -28,7 +35,14 @@ from haechi.actions.services import ActionServices
 from haechi.errors import HaechiError
 from haechi.pipeline import ProtectCall, ProtectContext, Protector, ProtectResult
 
-__all__ = ["ProtectBatcher", "record_events"]
+__all__ = ["BATCH_WINDOW_S", "CONCURRENT_BATCH", "MAX_BATCH", "ProtectBatcher", "record_events"]
+
+#: Under concurrency, how long the first call of a batch waits for others to join.
+BATCH_WINDOW_S = 0.0005
+#: From this size of the previous batch on, the proxy counts as busy and the window applies.
+CONCURRENT_BATCH = 3
+#: A batch this large is worked off at once (bounds the wait and the batch's memory).
+MAX_BATCH = 64
 
 
 def record_events(sink: Any, events: Sequence[Mapping[str, Any]]) -> list[Any]:
@@ -51,27 +65,44 @@ def record_events(sink: Any, events: Sequence[Mapping[str, Any]]) -> list[Any]:
 
 
 class ProtectBatcher:
-    """Queues protect calls and works them off once per event-loop pass."""
+    """Queues protect calls and works them off in batches.
 
-    def __init__(self, protector: Protector, audit: Any) -> None:
+    :param window_s: :data:`BATCH_WINDOW_S` (0 works every batch off at the next pass).
+    """
+
+    def __init__(self, protector: Protector, audit: Any, *,
+                 window_s: float = BATCH_WINDOW_S, max_batch: int = MAX_BATCH) -> None:
         self._protector = protector
         self._audit = audit
+        self._window_s = window_s
+        self._max_batch = max_batch
         self._queue: list[tuple[ProtectCall, asyncio.Future[ProtectResult]]] = []
+        self._due: asyncio.Handle | None = None
+        self._last_batch = 0
 
     async def protect(self, document: Any, context: ProtectContext, policy: Any, *,
                       scan_numbers: bool = True,
                       services: ActionServices | None = None) -> ProtectResult:
         """:meth:`Protector.protect` (same arguments, result and exceptions; always
-        audited), done with the other calls queued in this pass of the loop."""
+        audited), done together with the other calls of its batch."""
         loop = asyncio.get_running_loop()
-        if not self._queue:
-            loop.call_soon(self._work_off)
         future: asyncio.Future[ProtectResult] = loop.create_future()
         self._queue.append((ProtectCall(document, context, policy, scan_numbers, services),
                             future))
+        queued = len(self._queue)
+        if queued == 1:
+            if self._window_s and self._last_batch >= CONCURRENT_BATCH:
+                self._due = loop.call_later(self._window_s, self._work_off)
+            else:
+                self._due = loop.call_soon(self._work_off)
+        elif queued == self._max_batch and self._due is not None:
+            self._due.cancel()
+            self._due = loop.call_soon(self._work_off)
         return await future
 
     def _work_off(self) -> None:
+        self._due = None
+        self._last_batch = len(self._queue)
         queue = [queued for queued in self._queue if not queued[1].done()]  # done: cancelled
         self._queue = []
         try:
