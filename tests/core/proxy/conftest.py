@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import urllib.request
@@ -119,6 +120,24 @@ def running_proxy(workdir: Path, *extra: str) -> Iterator[ProxyProcess]:
         yield proxy
     finally:
         proxy.stop()
+
+
+def tls_for_localhost(directory: Path) -> tuple[Callable[[dict], None], ssl.SSLContext]:
+    """A throwaway CA (trustme) and a certificate for 127.0.0.1 written under ``directory``:
+    a config edit that makes the proxy serve TLS with it, and a client context trusting it."""
+    trustme = pytest.importorskip("trustme")
+    authority = trustme.CA()
+    certificate = authority.issue_cert("127.0.0.1", "localhost")
+    key_file, cert_file = directory / "key.pem", directory / "cert.pem"
+    certificate.private_key_pem.write_to_path(str(key_file))
+    certificate.cert_chain_pems[0].write_to_path(str(cert_file))
+
+    def serve_tls(config: dict) -> None:
+        config["proxy"]["tls"] = {"keyFile": str(key_file), "certFile": str(cert_file)}
+
+    context = ssl.create_default_context()
+    authority.configure_trust(context)
+    return serve_tls, context
 
 
 def assert_no_raw_values(*texts: str, values: tuple[str, ...] = RAW_VALUES) -> None:

@@ -9,7 +9,6 @@ import json
 import re
 import select
 import socket
-import ssl
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -27,6 +26,7 @@ from tests.core.proxy.conftest import (
     chat,
     make_workdir,
     run,
+    tls_for_localhost,
 )
 
 HEADERS_TIMEOUT_MS = 300
@@ -229,23 +229,16 @@ def test_null_means_no_limit(tmp_path, stub):
 
 
 def test_tls_stalled_head_gets_408_and_one_log_line_without_raw_bytes(tmp_path, stub):
-    trustme = pytest.importorskip("trustme")
-    authority = trustme.CA()
-    certificate = authority.issue_cert("127.0.0.1")
-    key_file, cert_file = tmp_path / "key.pem", tmp_path / "cert.pem"
-    certificate.private_key_pem.write_to_path(str(key_file))
-    certificate.cert_chain_pems[0].write_to_path(str(cert_file))
+    serve_tls, context = tls_for_localhost(tmp_path)
     edit_limit = _limit(HEADERS_TIMEOUT_MS, json_logs=True)
 
     def edit(config: dict[str, Any]) -> None:
         edit_limit(config)
-        config["proxy"]["tls"] = {"keyFile": str(key_file), "certFile": str(cert_file)}
+        serve_tls(config)
 
     proxy = ProxyProcess(make_workdir(tmp_path / "w", stub.url, edit))
     try:
         assert proxy.scheme == "https"
-        context = ssl.create_default_context()
-        authority.configure_trust(context)
         with context.wrap_socket(_connect(proxy.port), server_hostname="127.0.0.1") as sock:
             sock.sendall(PARTIAL_HEAD)
             _assert_headers_timeout(_read_until_closed(sock))

@@ -23,6 +23,7 @@ from tests.core.proxy.conftest import (
     assert_no_raw_values,
     chat,
     make_workdir,
+    tls_for_localhost,
 )
 
 
@@ -87,21 +88,10 @@ def test_forwarded_proto_is_required_behind_a_trusted_front(tmp_path, stub):
 
 
 def test_tls_with_a_throwaway_certificate(tmp_path, stub):
-    trustme = pytest.importorskip("trustme")
-    authority = trustme.CA()
-    certificate = authority.issue_cert("127.0.0.1", "localhost")
-    key_file, cert_file = tmp_path / "key.pem", tmp_path / "cert.pem"
-    certificate.private_key_pem.write_to_path(str(key_file))
-    certificate.cert_chain_pems[0].write_to_path(str(cert_file))
-
-    def edit(config):
-        config["proxy"]["tls"] = {"keyFile": str(key_file), "certFile": str(cert_file)}
-
-    proxy = ProxyProcess(make_workdir(tmp_path / "w", stub.url, edit))
+    serve_tls, context = tls_for_localhost(tmp_path)
+    proxy = ProxyProcess(make_workdir(tmp_path / "w", stub.url, serve_tls))
     try:
         assert proxy.scheme == "https"
-        context = ssl.create_default_context()
-        authority.configure_trust(context)
         status, body = _post(proxy.url + "/v1/chat/completions", chat(f"hi {RAW_EMAIL}"),
                              context=context)
         assert status == 200
