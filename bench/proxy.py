@@ -240,6 +240,17 @@ def _percentile(out: str, which: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
+def _mean_batch(port: int) -> str:
+    """The proxy's mean protect batch size so far, from its own metrics."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/__haechi/metrics", timeout=10) as got:
+        text = got.read().decode()
+    values = dict(re.findall(r"^haechi_protect_batch_size_(sum|count) (\S+)$", text, re.M))
+    count = float(values.get("count", 0))
+    return f"{float(values['sum']) / count:.1f}" if count else "n/a"
+
+
 def _print_pairs(pairs: int, bare_port: int, enforce_port: int, *, connections: int,
                  duration: int, script: Path) -> None:
     """The judged ratio, from back-to-back pairs of runs: this machine's speed drifts by
@@ -397,6 +408,9 @@ def main() -> int:
                 print(f"{name:<26}{figure['rps']:>10.0f}{figure['p50_ms']:>10.2f}"
                       f"{figure['p99_ms']:>10.2f}{figure['errors']:>9}")
             enforce, bare = results["enforce+response"], results["bare"]
+            batch = _mean_batch(haechi["enforce+response"][1])
+            print(f"enforce+response: mean protect batch {batch} calls "
+                  "(haechi_protect_batch_size, decision 0015)")
             print(f"\nenforce+response vs bare: {enforce['rps'] / bare['rps']:.2f}x "
                   f"(target >= 0.5x); vs reference {REFERENCE_RPS:.0f} req/s: "
                   f"{enforce['rps'] / REFERENCE_RPS:.1f}x (target >= 10x)")

@@ -291,6 +291,12 @@ def test_metrics_text_and_disabled_metrics(tmp_path, stub):
     assert 'haechi_requests_total{decision="forwarded",mode="enforce",route="chat-completions"}' \
         in text
     assert 'haechi_request_duration_seconds_bucket{le="0.005",route="chat-completions"}' in text
+    # The request's protect call went through one batch of one call (no response
+    # protection in this config).
+    lines = text.splitlines()
+    assert "haechi_protect_batch_size_count 1.0" in lines
+    assert "haechi_protect_batch_size_sum 1.0" in lines
+    assert 'haechi_protect_batch_size_bucket{le="1.0"} 1.0' in lines
     (tmp_path / "w").rename(tmp_path / "old")
 
     def disabled(config):

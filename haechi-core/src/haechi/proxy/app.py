@@ -52,6 +52,7 @@ def create_app(runtime: Any, *, allow_remote_bind: bool = False, host: str | Non
     adapter_cls = runtime.registries.protocol_adapters.get(adapter_name)
     if adapter_cls is None:
         raise HaechiError(f"Unknown protocol adapter: {adapter_name}")
+    metrics = ProxyMetrics()
     state = ProxyState(
         runtime=runtime,
         adapter=adapter_cls(),
@@ -59,11 +60,12 @@ def create_app(runtime: Any, *, allow_remote_bind: bool = False, host: str | Non
                                           runtime.registries.authenticators, runtime),
         rate_limiter=build_rate_limiter(any_rate(runtime), runtime.registries.rate_limiters,
                                         runtime),
-        metrics=ProxyMetrics(),
+        metrics=metrics,
         forwarding=Forwarding.from_config(config),
         # Building the protector here also means a broken key file or audit path stops
         # start-up instead of failing the first request.
-        batcher=ProtectBatcher(runtime.protector, runtime.audit),
+        batcher=ProtectBatcher(runtime.protector, runtime.audit,
+                               observe_size=metrics.protect_batch_size.observe),
         log=logging.getLogger(LOGGER_NAME),
         require_forwarded_proto=require_forwarded_proto,
     )

@@ -28,7 +28,7 @@ turn and scans the texts of all of them in one engine pass per direction.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from haechi.actions.services import ActionServices
@@ -68,12 +68,15 @@ class ProtectBatcher:
     """Queues protect calls and works them off in batches.
 
     :param window_s: :data:`BATCH_WINDOW_S` (0 works every batch off at the next pass).
+    :param observe_size: called with the number of calls of each batch (for a metric).
     """
 
     def __init__(self, protector: Protector, audit: Any, *,
-                 window_s: float = BATCH_WINDOW_S, max_batch: int = MAX_BATCH) -> None:
+                 window_s: float = BATCH_WINDOW_S, max_batch: int = MAX_BATCH,
+                 observe_size: Callable[[int], object] | None = None) -> None:
         self._protector = protector
         self._audit = audit
+        self._observe_size = observe_size
         self._window_s = window_s
         self._max_batch = max_batch
         self._queue: list[tuple[ProtectCall, asyncio.Future[ProtectResult]]] = []
@@ -105,6 +108,8 @@ class ProtectBatcher:
         self._last_batch = len(self._queue)
         queue = [queued for queued in self._queue if not queued[1].done()]  # done: cancelled
         self._queue = []
+        if self._observe_size is not None and queue:
+            self._observe_size(len(queue))
         try:
             self._settle(queue)
         except Exception as exc:  # never leave a handler waiting: fail what is unsettled

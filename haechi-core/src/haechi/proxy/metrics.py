@@ -22,12 +22,16 @@ DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 _UNSAFE_LABEL_CHARS = re.compile(r"[^A-Za-z0-9_.:/-]")
 
 
+BATCH_SIZE_BUCKETS = (1, 2, 4, 8, 16, 32, 64)
+
+
 def clean_label(value: str) -> str:
     return _UNSAFE_LABEL_CHARS.sub("_", value[:64])
 
 
 class ProxyMetrics:
-    """The counters and the duration histogram the proxy updates."""
+    """The counters and the histograms (request duration, protect batch size) the proxy
+    updates."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -56,6 +60,10 @@ class ProxyMetrics:
         self._duration = Histogram("haechi_request_duration_seconds",
                                    "Time from request arrival to the end of the response.",
                                    ("route",), buckets=DURATION_BUCKETS, registry=self.registry)
+        # How many protect calls each batch held (haechi.proxy.batching, decision 0015).
+        self.protect_batch_size = Histogram(
+            "haechi_protect_batch_size", "Protect calls worked off together per batch.",
+            buckets=BATCH_SIZE_BUCKETS, registry=self.registry)
         # Label lookups cleaned once per distinct label set (route ids are a short list).
         self._request_children: dict[tuple[str, str, str], Any] = {}
         self._duration_children: dict[str, Any] = {}
