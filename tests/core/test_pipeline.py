@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from haechi.crypto.keyfile import create_key_file
 from haechi.errors import NestingTooDeep
 from haechi.findings import Match
 from haechi.pipeline import ProtectContext, Protector
 from haechi.plugins import create_plugin_manager
 from haechi.runtime import Runtime
+
+from tests.core.runtime_support import build_runtime
 
 CARD = "4111111111111111"
 
@@ -28,22 +29,7 @@ def segment(key: str) -> str:
 @pytest.fixture
 def make_runtime(tmp_path: Path):
     """A runtime over a config in ``tmp_path`` (only the built-in plugins)."""
-    key_file = tmp_path / "dev.keys.json"
-    create_key_file(key_file)
-
-    def make(**sections: dict[str, Any]) -> Runtime:
-        config: dict[str, Any] = {
-            "keys": {"keyFile": str(key_file)},
-            "audit": {"path": str(tmp_path / "audit.jsonl")},
-            "tokenVault": {"path": str(tmp_path / "vault.sqlite3")},
-        }
-        for name, values in sections.items():
-            config.setdefault(name, {}).update(values)
-        path = tmp_path / "haechi.config.json"
-        path.write_text(json.dumps(config))
-        return Runtime.load(path, env={}, pm=create_plugin_manager(load_entry_points=False))
-
-    return make
+    return lambda **sections: build_runtime(tmp_path, **sections)
 
 
 def context(mode: str = "enforce", direction: str = "request") -> ProtectContext:

@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 from haechi.audit import verify_audit_chain
-from haechi.crypto.keyfile import create_key_file
 from haechi.errors import HaechiError, NestingTooDeep
 from haechi.pipeline import ProtectContext, ProtectResult
-from haechi.plugins import create_plugin_manager
 from haechi.proxy.batching import CONCURRENT_BATCH, ProtectBatcher, record_events
 from haechi.runtime import Runtime
+
+from tests.core.runtime_support import build_runtime
 
 CONTEXT = ProtectContext(protocol="openai-compatible", operation="chat.completions",
                          direction="request", mode="enforce")
@@ -76,24 +76,11 @@ def make_runtime(tmp_path: Path) -> Callable[..., Runtime]:
     """A runtime in its own directory under ``tmp_path`` (built-in plugins only)."""
     built = 0
 
-    def make(**sections: dict[str, Any]) -> Runtime:
+    def make(**sections: Any) -> Runtime:
         nonlocal built
         built += 1
-        workdir = tmp_path / f"runtime{built}"
-        workdir.mkdir()
-        create_key_file(workdir / "dev.keys.json")
-        config: dict[str, Any] = {
-            "mode": "enforce",
-            "keys": {"keyFile": str(workdir / "dev.keys.json")},
-            "audit": {"path": str(workdir / "audit.jsonl")},
-            "tokenVault": {"path": str(workdir / "vault.sqlite3")},
-            "limits": {"maxNestingDepth": NESTING_LIMIT},
-        }
-        for name, values in sections.items():
-            config.setdefault(name, {}).update(values)
-        path = workdir / "haechi.config.json"
-        path.write_text(json.dumps(config))
-        return Runtime.load(path, env={}, pm=create_plugin_manager(load_entry_points=False))
+        return build_runtime(tmp_path / f"runtime{built}", mode="enforce",
+                             limits={"maxNestingDepth": NESTING_LIMIT}, **sections)
 
     return make
 
