@@ -19,7 +19,7 @@ from itertools import accumulate, repeat
 from operator import add
 
 from haechi.detect.decoding import decode_for_rescan
-from haechi.detect.markers import MARKER_PREFIXES, find_markers, may_hold_markers
+from haechi.detect.markers import MARKER_OPENING, find_markers, may_hold_markers
 from haechi.detect.matching import Candidate, RulePlan, resolve_overlaps
 from haechi.detect.rules import Rule
 from haechi.detect.unicode_fold import Fold, fold
@@ -188,15 +188,9 @@ def _starts(lengths: Iterable[int]) -> list[int]:
 
 def _texts_with_markers(joined: str, starts: Sequence[int]) -> set[int]:
     """The indexes of the texts in ``joined`` (ASCII texts joined by ``\\n``, text *i*
-    starting at ``starts[i]``) that hold a marker prefix. A prefix has no ``\\n``, so
+    starting at ``starts[i]``) that hold a marker opening. An opening has no ``\\n``, so
     it lies inside one text."""
-    found = set()
-    for prefix in MARKER_PREFIXES:
-        at = joined.find(prefix)
-        while at >= 0:
-            found.add(bisect_right(starts, at) - 1)
-            at = joined.find(prefix, at + len(prefix))
-    return found
+    return {bisect_right(starts, found.start()) - 1 for found in MARKER_OPENING.finditer(joined)}
 
 
 def _place(text: str, kept: list[Candidate], how: Fold) -> list[Match]:

@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import binascii
 import json
+import re
 from typing import NamedTuple
 
 from haechi.canonical import b64url_decode
 from haechi.detect.matching import UNANCHORED, raw_regex, to_code_points
 
-__all__ = ["MARKER_PREFIXES", "MarkerSpan", "find_markers", "may_hold_markers"]
+__all__ = ["MARKER_OPENING", "MarkerSpan", "find_markers", "may_hold_markers"]
 
-#: How every marker opens.
-MARKER_PREFIXES = ("[REDACTED:", "[TOKEN:", "[HAECHI_ENC:")
+#: How every marker opens (a prefix search; the full shapes are checked by ``_MARKER``).
+MARKER_OPENING = re.compile("|".join(map(re.escape, ("[REDACTED:", "[TOKEN:", "[HAECHI_ENC:"))))
 
 #: Groups: 1 the ``<type>`` of a redaction marker; 2 a token marker's whole token, with 3
 #: its ``<type>`` when it is vault-shaped (``tok_<type>_<hex>``) or 4 its ``<type>`` in the
@@ -52,8 +53,7 @@ class MarkerSpan(NamedTuple):
 
 def may_hold_markers(text: str) -> bool:
     """Cheap pre-check so that texts without any marker skip the marker regex."""
-    return "[" in text and ("[REDACTED:" in text or "[TOKEN:" in text
-                            or "[HAECHI_ENC:" in text)
+    return "[" in text and MARKER_OPENING.search(text) is not None
 
 
 def _envelope_ok(payload: str) -> bool:
