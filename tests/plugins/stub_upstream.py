@@ -54,6 +54,12 @@ def _text_of(content: Any) -> str:
     return ""
 
 
+def _last_message_text(body: dict) -> str:
+    """The text of a chat body's last message (empty when there is none)."""
+    messages = body.get("messages") or [{}]
+    return _text_of(messages[-1].get("content"))
+
+
 def _reply_text(model: str, user_text: str) -> str:
     if model == "leak-email":
         return f"Please write to {LEAKED_EMAIL} for help."
@@ -136,8 +142,7 @@ async def openai_chat(request: web.Request) -> web.StreamResponse:
     special = await _special(request, model)
     if special is not None:
         return special
-    messages = body.get("messages") or [{}]
-    user_text = _text_of(messages[-1].get("content"))
+    user_text = _last_message_text(body)
     created = int(time.time())
     if model == "tool":
         arguments = json.dumps({"note": user_text})
@@ -180,8 +185,7 @@ async def anthropic_messages(request: web.Request) -> web.StreamResponse:
     special = await _special(request, model)
     if special is not None:
         return special
-    messages = body.get("messages") or [{}]
-    text = _reply_text(model, _text_of(messages[-1].get("content")))
+    text = _reply_text(model, _last_message_text(body))
     usage = {"input_tokens": 1, "output_tokens": 1}
     message = {"id": "msg_stub", "type": "message", "role": "assistant", "model": model,
                "content": [{"type": "text", "text": text}], "stop_reason": "end_turn",
@@ -218,8 +222,7 @@ async def ollama_chat(request: web.Request) -> web.StreamResponse:
         return special
     is_chat = request.path == "/api/chat"
     if is_chat:
-        messages = body.get("messages") or [{}]
-        text = _reply_text(model, _text_of(messages[-1].get("content")))
+        text = _reply_text(model, _last_message_text(body))
     else:
         text = _reply_text(model, str(body.get("prompt", "")))
     created = "2025-01-01T00:00:00Z"
