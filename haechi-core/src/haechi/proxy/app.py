@@ -17,6 +17,7 @@ from haechi.proxy.handler import handle_request
 from haechi.proxy.logs import LOGGER_NAME
 from haechi.proxy.metrics import ProxyMetrics
 from haechi.proxy.state import PROXY_STATE, Forwarding, ProxyState
+from haechi.proxy.upstream import UpstreamClient
 from haechi.runtime import known_names
 
 __all__ = ["SERVER_OPTIONS", "any_rate", "create_app"]
@@ -93,11 +94,14 @@ def _tokenizes(runtime: Any) -> bool:
 
 
 async def _upstream_session(app: web.Application) -> AsyncIterator[None]:
-    """One client session per app; compressed upstream bodies are not decoded, so the
-    compression gate sees them as they are. No cookie jar: a ``Set-Cookie`` from the
-    upstream for one client must never travel upstream with another client's request.
-    aiohttp's own User-Agent is never added (the client's, if any, is forwarded)."""
+    """The upstream clients of one app: :class:`UpstreamClient` for whole exchanges and
+    an aiohttp session for streams. Neither decodes compressed bodies (the compression
+    gate sees them as they are), keeps cookies (a ``Set-Cookie`` from the upstream for one
+    client must never travel upstream with another client's request) or adds a
+    User-Agent of its own (the client's, if any, is forwarded)."""
     state = app[PROXY_STATE]
+    state.upstream = UpstreamClient(state.forwarding.upstream_base,
+                                    connection_limit=UPSTREAM_CONNECTION_LIMIT)
     connector = aiohttp.TCPConnector(limit=UPSTREAM_CONNECTION_LIMIT)
     state.session = aiohttp.ClientSession(connector=connector, auto_decompress=False,
                                           cookie_jar=aiohttp.DummyCookieJar(),
@@ -107,3 +111,5 @@ async def _upstream_session(app: web.Application) -> AsyncIterator[None]:
     finally:
         await state.session.close()
         state.session = None
+        state.upstream.close()
+        state.upstream = None

@@ -10,7 +10,7 @@ request's tokens are restored.
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
 
 import aiohttp
 from aiohttp import web
@@ -22,6 +22,7 @@ from haechi.proxy.exchange import Exchange
 from haechi.proxy.headers import downstream_headers, upstream_headers
 from haechi.proxy.replies import error_reply, json_reply
 from haechi.proxy.streams import relay_inspected, relay_pass_through
+from haechi.proxy.upstream import UpstreamFailed, UpstreamReply
 from haechi.vault.detokenize import detokenize_document
 
 __all__ = ["UNPROTECTED_MESSAGES", "forward_and_respond"]
@@ -38,38 +39,58 @@ async def forward_and_respond(exchange: Exchange, body: bytes, *,
                               stream_mode: str | None) -> web.StreamResponse:
     """Send ``body`` upstream and answer the client. ``stream_mode`` is None for a
     non-streaming request, else ``pass-through`` or ``inspect``."""
+    if stream_mode is None:
+        return await _forward_whole(exchange, body)
     state, request = exchange.state, exchange.request
     config = state.config
     forwarding = state.forwarding
-    timeout = forwarding.reply_timeout if stream_mode is None else forwarding.stream_timeout
     url = URL(forwarding.upstream_base + request.raw_path, encoded=True)
     assert state.session is not None
     try:
         upstream = await state.session.request(
             request.method, url, data=body,
             headers=upstream_headers(request.headers, forwarding.header_names),
-            timeout=timeout, allow_redirects=False)
+            timeout=forwarding.stream_timeout, allow_redirects=False)
     except TimeoutError:
         return _upstream_timeout(exchange)
     except (aiohttp.ClientError, OSError):
-        state.metrics.upstream_error.inc()
-        return error_reply(502, "haechi_upstream_unreachable", "Upstream request failed")
+        return _upstream_failed(exchange)
 
     try:
-        if stream_mode is not None and not _is_json(upstream):
-            if stream_mode == "pass-through":
-                return await relay_pass_through(exchange, upstream)
-            if _compressed(upstream) and not config.response_protection.allow_compressed:
-                return _unprotected(exchange, "compressed_response")
-            return await relay_inspected(exchange, upstream)
-        return await _respond(exchange, upstream)
+        if _is_json(upstream):  # a whole answer after all
+            return await _read_and_respond(exchange, upstream)
+        if stream_mode == "pass-through":
+            return await relay_pass_through(exchange, upstream)
+        if _compressed(upstream) and not config.response_protection.allow_compressed:
+            return _unprotected(exchange, "compressed_response")
+        return await relay_inspected(exchange, upstream)
     except TimeoutError:
         return _upstream_timeout(exchange)
     except aiohttp.ClientPayloadError:
-        state.metrics.upstream_error.inc()
-        return error_reply(502, "haechi_upstream_unreachable", "Upstream request failed")
+        return _upstream_failed(exchange)
     finally:
         upstream.close()
+
+
+async def _forward_whole(exchange: Exchange, body: bytes) -> web.StreamResponse:
+    """A non-streamed exchange, through :class:`haechi.proxy.upstream.UpstreamClient`:
+    the answer is read whole, at most ``responseProtection.maxBytes`` of it."""
+    state, request = exchange.state, exchange.request
+    forwarding = state.forwarding
+    assert state.upstream is not None
+    headers = upstream_headers(request.headers, forwarding.header_names)
+    try:
+        async with asyncio.timeout(forwarding.reply_timeout_s):
+            reply = await state.upstream.exchange(
+                request.method, forwarding.target_prefix + request.raw_path, headers.items(),
+                body, max_bytes=state.config.response_protection.max_bytes)
+    except TimeoutError:
+        return _upstream_timeout(exchange)
+    except BodyTooLarge:
+        return _unprotected(exchange, "response_body_too_large", hard_cap=True)
+    except UpstreamFailed:
+        return _upstream_failed(exchange)
+    return await _respond(exchange, reply)
 
 
 def _upstream_timeout(exchange: Exchange) -> web.Response:
@@ -79,36 +100,47 @@ def _upstream_timeout(exchange: Exchange) -> web.Response:
                        f"Upstream did not respond within limits.upstreamTimeoutMs ({ms})")
 
 
-def _is_json(upstream: aiohttp.ClientResponse) -> bool:
+def _upstream_failed(exchange: Exchange) -> web.Response:
+    exchange.state.metrics.upstream_error.inc()
+    return error_reply(502, "haechi_upstream_unreachable", "Upstream request failed")
+
+
+def _is_json(upstream: aiohttp.ClientResponse | UpstreamReply) -> bool:
     return "application/json" in upstream.headers.get("Content-Type", "").lower()
 
 
-def _compressed(upstream: aiohttp.ClientResponse) -> bool:
+def _compressed(upstream: aiohttp.ClientResponse | UpstreamReply) -> bool:
     encoding = upstream.headers.get("Content-Encoding", "identity").strip().lower()
     return encoding not in ("", "identity")
 
 
-async def _respond(exchange: Exchange, upstream: aiohttp.ClientResponse) -> web.StreamResponse:
-    state = exchange.state
-    rp = state.config.response_protection
+async def _read_and_respond(exchange: Exchange, upstream: aiohttp.ClientResponse
+                            ) -> web.StreamResponse:
+    rp = exchange.state.config.response_protection
     try:
         raw = await read_capped(upstream.content, rp.max_bytes, upstream.content_length)
     except BodyTooLarge:
         return _unprotected(exchange, "response_body_too_large", hard_cap=True)
+    return await _respond(exchange, UpstreamReply(upstream.status, upstream.headers, raw))
 
+
+async def _respond(exchange: Exchange, reply: UpstreamReply) -> web.StreamResponse:
+    """Answer the client with the upstream's whole ``reply``, protected as configured."""
+    state = exchange.state
+    rp = state.config.response_protection
     protects = rp.enabled and exchange.route.protect_response
     if not protects:
         exchange.count("forwarded")
-        return _raw(upstream, raw)
+        return _raw(reply)
 
-    if _compressed(upstream) and not rp.allow_compressed:
-        return _unprotected(exchange, "compressed_response", upstream=upstream, raw=raw)
-    if not _is_json(upstream):
-        return _unprotected(exchange, "non_json_response", upstream=upstream, raw=raw)
+    if _compressed(reply) and not rp.allow_compressed:
+        return _unprotected(exchange, "compressed_response", reply=reply)
+    if not _is_json(reply):
+        return _unprotected(exchange, "non_json_response", reply=reply)
     try:
-        document = loads(raw.decode("utf-8"))
+        document = loads(reply.body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
-        return _unprotected(exchange, "invalid_json_response", upstream=upstream, raw=raw)
+        return _unprotected(exchange, "invalid_json_response", reply=reply)
 
     context = exchange.context("response", rp.mode)
     # Tokens issued while protecting the response are not added to the request's scope:
@@ -126,28 +158,28 @@ async def _respond(exchange: Exchange, upstream: aiohttp.ClientResponse) -> web.
         if exchange.token_scope.tokens:
             exchange.token_scope.audit_detokenize()
     exchange.count("forwarded")
-    return web.Response(status=upstream.status, body=dumps_compact(payload) + b"\n",
-                        headers=downstream_headers(upstream.headers, rewritten=True))
+    return web.Response(status=reply.status, body=dumps_compact(payload) + b"\n",
+                        headers=downstream_headers(reply.headers, rewritten=True))
 
 
-def _raw(upstream: aiohttp.ClientResponse, raw: bytes) -> web.Response:
-    return web.Response(status=upstream.status, body=raw,
-                        headers=downstream_headers(upstream.headers, rewritten=False))
+def _raw(reply: UpstreamReply) -> web.Response:
+    return web.Response(status=reply.status, body=reply.body,
+                        headers=downstream_headers(reply.headers, rewritten=False))
 
 
-def _unprotected(exchange: Exchange, reason: str, *, upstream: Any = None, raw: bytes = b"",
+def _unprotected(exchange: Exchange, reason: str, *, reply: UpstreamReply | None = None,
                  hard_cap: bool = False) -> web.Response:
     """A response that could not be protected: refused (fail-closed, or always for the
     size cap) or passed raw (``failureMode: allow``). Audited and counted either way."""
     state = exchange.state
     rp = state.config.response_protection
     state.metrics.response_unprotected.inc()
-    allowed = not hard_cap and rp.failure_mode == "allow" and upstream is not None
+    allowed = not hard_cap and rp.failure_mode == "allow" and reply is not None
     decision = "response_unprotected_allowed" if allowed else "response_unprotected_blocked"
     exchange.count(decision, rp.mode)
     exchange.audit_decision(decision, reason, blocked=not allowed, mode=rp.mode)
     if allowed:
-        return _raw(upstream, raw)
+        return _raw(reply)  # type: ignore[arg-type]  # allowed implies a reply
     error = "haechi_response_too_large" if hard_cap else "haechi_response_unprotected"
     return json_reply(502, {"error": error, "reason": reason,
                             "message": UNPROTECTED_MESSAGES[reason]})

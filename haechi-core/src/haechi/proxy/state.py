@@ -7,11 +7,13 @@ from typing import Any
 
 import attrs
 from aiohttp import ClientSession, ClientTimeout, web
+from yarl import URL
 
 from haechi.config.models import HaechiConfig
 from haechi.proxy.batching import ProtectBatcher
 from haechi.proxy.headers import upstream_header_names
 from haechi.proxy.metrics import ProxyMetrics
+from haechi.proxy.upstream import UpstreamClient
 
 __all__ = ["PROXY_STATE", "Forwarding", "ProxyState"]
 
@@ -22,28 +24,33 @@ class Forwarding:
 
     :ivar upstream_base: ``target.upstream`` without its trailing slash; the request's raw
         path and query are appended as they came.
+    :ivar target_prefix: the path of ``upstream_base`` (empty for none): the request target
+        sent upstream is this prefix and the request's raw path and query.
     :ivar header_names: the client headers that may go upstream (see
         :func:`haechi.proxy.headers.upstream_header_names`).
-    :ivar reply_timeout: a non-streamed exchange must complete within
+    :ivar reply_timeout_s: a non-streamed exchange must complete within
         ``limits.upstreamTimeoutMs``.
     :ivar stream_timeout: a stream may run for long: the limit applies to connecting and
         to each read.
     """
 
     upstream_base: str
+    target_prefix: str
     header_names: frozenset[str]
-    reply_timeout: ClientTimeout
+    reply_timeout_s: float
     stream_timeout: ClientTimeout
 
     @classmethod
     def from_config(cls, config: HaechiConfig) -> Forwarding:
         timeout_s = config.limits.upstream_timeout_ms / 1000
+        upstream_base = config.target.upstream.rstrip("/")
         return cls(
-            upstream_base=config.target.upstream.rstrip("/"),
+            upstream_base=upstream_base,
+            target_prefix=URL(upstream_base).raw_path.rstrip("/"),
             header_names=upstream_header_names(
                 config.target.forward_headers or (),
                 forward_authorization=config.auth.provider == "none"),
-            reply_timeout=ClientTimeout(total=timeout_s),
+            reply_timeout_s=timeout_s,
             stream_timeout=ClientTimeout(total=None, sock_connect=timeout_s,
                                          sock_read=timeout_s),
         )
@@ -57,7 +64,8 @@ class ProxyState:
         :mod:`haechi.proxy.batching`).
     :ivar require_forwarded_proto: a remote plain-http bind behind a trusted TLS front:
         every proxied request must carry ``X-Forwarded-Proto: https``.
-    :ivar session: the upstream client session, open while the app runs.
+    :ivar upstream: the client of non-streamed upstream exchanges, open while the app runs.
+    :ivar session: aiohttp's client session for streamed exchanges, open while the app runs.
     :ivar in_flight: proxied requests being handled now (for ``limits.maxInFlight``).
     """
 
@@ -70,6 +78,7 @@ class ProxyState:
     forwarding: Forwarding
     batcher: ProtectBatcher
     require_forwarded_proto: bool = False
+    upstream: UpstreamClient | None = None
     session: ClientSession | None = None
     in_flight: int = 0
 
