@@ -12,7 +12,8 @@ proxy exchange needs:
 - the answer is parsed by llhttp (:mod:`httptools`), the parser Node.js uses; interim
   ``1xx`` answers are skipped, ``HEAD`` answers end with their head, a body without a
   length runs to the end of the connection;
-- the body is counted while it arrives: past ``max_bytes`` the connection is dropped and
+- the body is counted while it arrives: past ``max_bytes`` (or at once, when its
+  ``Content-Length`` says so) the connection is dropped and
   :class:`~haechi.proxy.body.BodyTooLarge` raised, so no more than the cap is buffered;
   a response head still incomplete after :data:`MAX_HEAD_BYTES` is refused;
 - connections are kept in a last-in-first-out pool (at most :data:`IDLE_TIMEOUT_S` idle;
@@ -143,16 +144,17 @@ class _Connection(asyncio.Protocol):
                 self._settle(UpstreamFailed("upstream answer head too large"))
 
     def eof_received(self) -> bool:
+        # A body without a length ends when the upstream ends its stream (a FIN; asyncio
+        # reports the end of a TLS stream here too). A reset is only seen by
+        # connection_lost and fails the exchange: the body may be cut short.
+        if self._reply is not None and self._until_eof and self._failure is None:
+            self._complete()
         return False  # close the transport
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self.reusable = False
-        if self._reply is None:
-            return
-        if self._until_eof and self._failure is None:
-            self._complete()  # a body without a length ends with the connection
-        else:
+        if self._reply is not None:
             self._settle(UpstreamFailed("upstream closed the connection"))
 
     # -- httptools callbacks ----------------------------------------------------------------
@@ -176,8 +178,12 @@ class _Connection(asyncio.Protocol):
         if self._head_only:
             self._complete()
             return
-        names = {name.lower() for name, _ in self._headers}
-        self._until_eof = b"content-length" not in names and b"transfer-encoding" not in names
+        by_name = {name.lower(): value for name, value in self._headers}
+        declared = by_name.get(b"content-length")  # llhttp admits one, of digits only
+        self._until_eof = declared is None and b"transfer-encoding" not in by_name
+        if declared is not None and self._status not in (204, 304) \
+                and int(declared) > self._max_bytes:
+            self._fail(BodyTooLarge())  # known from the head, before any byte of the body
 
     def on_body(self, body: bytes) -> None:
         self._body_size += len(body)
