@@ -502,3 +502,121 @@ def test_a_protector_that_raises_for_the_whole_batch_fails_every_call() -> None:
 
     errors = asyncio.run(scenario())
     assert all(isinstance(error, RuntimeError) for error in errors)
+
+
+# -- 8. vault writes and events of their own join the batch ------------------------------------
+
+
+class CountingIssues:
+    """Wraps a vault store's ``issue_many``; with ``error`` set, raises it instead."""
+
+    def __init__(self, store: Any, error: Exception | None = None) -> None:
+        self.issue_many = store.issue_many
+        self.sizes: list[int] = []
+        self.error = error
+
+    def __call__(self, records: Sequence[Any], *, now: str) -> list[bool]:
+        self.sizes.append(len(records))
+        if self.error is not None:
+            raise self.error
+        return self.issue_many(records, now=now)
+
+
+def tokenizing(make_runtime: Callable[..., Runtime], monkeypatch,
+               error: Exception | None = None) -> tuple[Runtime, CountingIssues]:
+    runtime = make_runtime(policy={"actions": {"email": "tokenize"}})
+    counting = CountingIssues(runtime.vault.store, error)
+    monkeypatch.setattr(runtime.vault.store, "issue_many", counting)
+    return runtime, counting
+
+
+async def protect_with_scopes(batcher: ProtectBatcher, runtime: Runtime,
+                              count: int) -> tuple[list[Any], list[Any]]:
+    from haechi.services import RuntimeActionServices
+
+    scopes = [runtime.vault.scope() for _ in range(count)]
+    outcomes = await asyncio.gather(*(
+        batcher.protect(chat(index), CONTEXT, policy_of(runtime),
+                        services=RuntimeActionServices(runtime, CONTEXT, scope))
+        for index, scope in enumerate(scopes)), return_exceptions=True)
+    return outcomes, scopes
+
+
+def test_the_vault_records_of_a_batch_are_written_once_before_any_call_resumes(
+        make_runtime, monkeypatch):
+    runtime, counting = tokenizing(make_runtime, monkeypatch)
+    batcher = ProtectBatcher(runtime.protector, runtime.audit,
+                             token_writes=runtime.vault.deferred_issues)
+    stored_when_resumed: list[bool] = []
+
+    async def main() -> list[Any]:
+        outcomes, scopes = await protect_with_scopes(batcher, runtime, 8)
+        for scope in scopes:
+            [token] = scope.tokens
+            stored_when_resumed.append(runtime.vault.store.get(token) is not None)
+        return list(zip(outcomes, scopes, strict=True))
+
+    answered = asyncio.run(main())
+    assert counting.sizes == [8]
+    assert stored_when_resumed == [True] * 8
+    for index, (result, scope) in enumerate(answered):
+        content = result.payload["messages"][0]["content"]
+        assert email(index) not in content and "[TOKEN:tok_email_" in content
+        assert scope.detokenize_text(content)[0] == chat(index)["messages"][0]["content"]
+    assert_chain(runtime, 8)
+    assert_no_raw_email(runtime, [], 8)
+
+
+def test_a_failed_vault_write_fails_every_call_of_its_batch_unaudited(make_runtime,
+                                                                      monkeypatch):
+    from haechi.errors import TokenVaultError
+
+    error = TokenVaultError("Timed out acquiring token vault lock")
+    runtime, counting = tokenizing(make_runtime, monkeypatch, error)
+    sink = SpySink(runtime.audit)
+    batcher = ProtectBatcher(runtime.protector, sink,
+                             token_writes=runtime.vault.deferred_issues)
+    outcomes, _ = asyncio.run(protect_with_scopes(batcher, runtime, 4))
+    assert all(outcome is error for outcome in outcomes)
+    assert counting.sizes == [4] and sink.batches == []
+    assert runtime.vault.store.records() == []
+    assert_chain(runtime, 0)
+    assert_no_raw_email(runtime, outcomes, 4)
+
+    counting.error = None  # the vault recovers: the next batch goes through
+    outcomes, _ = asyncio.run(protect_with_scopes(batcher, runtime, 2))
+    assert all(isinstance(outcome, ProtectResult) for outcome in outcomes)
+    assert len(runtime.vault.store.records()) == 2
+
+
+def test_an_event_of_its_own_joins_the_group_commit_of_the_batch(make_runtime):
+    runtime = make_runtime()
+    sink = SpySink(runtime.audit)
+    batcher = ProtectBatcher(runtime.protector, sink)
+    policy = policy_of(runtime)
+
+    async def main() -> tuple[Any, list[Any]]:
+        own = batcher.record({"note": "detokenize count"})
+        return await asyncio.gather(own, *(batcher.protect(chat(i), CONTEXT, policy)
+                                           for i in range(3)))
+
+    stored, *results = asyncio.run(main())
+    assert sink.batches == [4] and sink.single_records == 0
+    records = assert_chain(runtime, 4)
+    # Stored after the batch's protect events, and answered with its stored record.
+    assert stored["note"] == "detokenize count" and stored == records[-1]
+    assert [record["id"] for record in records[:3]] == [result.audit_id for result in results]
+
+
+def test_an_event_of_its_own_refused_by_the_sink_raises(make_runtime):
+    runtime = make_runtime()
+    error = HaechiError("Could not append to the audit log.")
+    batcher = ProtectBatcher(runtime.protector, SwitchableSink(runtime.audit, error))
+
+    async def main() -> Any:
+        return await batcher.record({"note": "detokenize count"})
+
+    with pytest.raises(HaechiError) as raised:
+        asyncio.run(main())
+    assert raised.value is error
+    assert_chain(runtime, 0)

@@ -82,3 +82,31 @@ def test_streams_are_detokenized_even_when_a_token_is_split_across_frames(client
     text = "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
     assert text == f"You said: mail {RAW_EMAIL}"
     assert_no_raw_values(_upstream_text(stub))
+
+
+def test_while_the_vault_is_locked_a_tokenizing_request_fails_closed(client, stub, proxy):
+    """Another writer holds the vault's write lock: the batch's vault write times out, the
+    request answers 500 and nothing reaches the upstream; once the lock is released,
+    requests go through again."""
+    import sqlite3
+
+    openai = pytest.importorskip("openai")
+    config = json.loads((proxy.workdir / "haechi.config.json").read_text())
+    holder = sqlite3.connect(proxy.workdir / config["tokenVault"]["path"], isolation_level=None)
+    stub.clear()
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        with pytest.raises(openai.InternalServerError) as refused:
+            client.chat.completions.create(
+                model="m", messages=[{"role": "user", "content": f"mail {RAW_EMAIL}"}])
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert refused.value.status_code == 500
+    answer = refused.value.response.json()
+    assert answer["error"] == "haechi_proxy_error"
+    assert stub.requests() == []
+    assert_no_raw_values(json.dumps(answer))
+    completion = client.chat.completions.create(
+        model="m", messages=[{"role": "user", "content": f"mail {RAW_EMAIL}"}])
+    assert completion.choices[0].message.content == f"You said: mail {RAW_EMAIL}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from contextlib import nullcontext
 from typing import Any
 
 import aiohttp
@@ -16,7 +17,7 @@ from haechi.proxy.gates import build_authenticator, build_rate_limiter
 from haechi.proxy.handler import handle_request
 from haechi.proxy.logs import LOGGER_NAME
 from haechi.proxy.metrics import ProxyMetrics
-from haechi.proxy.state import PROXY_STATE, Forwarding, ProxyState
+from haechi.proxy.state import PROXY_STATE, Forwarding, ProxyState, detokenizes
 from haechi.proxy.upstream import UpstreamClient
 from haechi.runtime import known_names
 
@@ -54,6 +55,9 @@ def create_app(runtime: Any, *, allow_remote_bind: bool = False, host: str | Non
     if adapter_cls is None:
         raise HaechiError(f"Unknown protocol adapter: {adapter_name}")
     metrics = ProxyMetrics()
+    # The vault is opened now when the policy tokenizes or responses are detokenized (a
+    # broken vault path stops start-up), and its writes then go with the protect batches.
+    vault = runtime.vault if detokenizes(config) or _tokenizes(runtime) else None
     state = ProxyState(
         runtime=runtime,
         adapter=adapter_cls(),
@@ -65,14 +69,12 @@ def create_app(runtime: Any, *, allow_remote_bind: bool = False, host: str | Non
         forwarding=Forwarding.from_config(config),
         # Building the protector here also means a broken key file or audit path stops
         # start-up instead of failing the first request.
-        batcher=ProtectBatcher(runtime.protector, runtime.audit,
-                               observe_size=metrics.protect_batch_size.observe),
+        batcher=ProtectBatcher(
+            runtime.protector, runtime.audit, observe_size=metrics.protect_batch_size.observe,
+            token_writes=vault.deferred_issues if vault is not None else nullcontext),
         log=logging.getLogger(LOGGER_NAME),
         require_forwarded_proto=require_forwarded_proto,
     )
-    if state.detokenizes or _tokenizes(runtime):
-        runtime.vault  # noqa: B018
-
     app = web.Application(client_max_size=config.limits.max_request_bytes)
     app[PROXY_STATE] = state
     app.cleanup_ctx.append(_upstream_session)

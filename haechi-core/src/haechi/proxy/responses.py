@@ -156,7 +156,7 @@ async def _respond(exchange: Exchange, reply: UpstreamReply) -> web.StreamRespon
     if exchange.token_scope is not None:
         payload, _ = detokenize_document(payload, exchange.token_scope)
         if exchange.token_scope.tokens:
-            exchange.token_scope.audit_detokenize()
+            await state.batcher.record(exchange.token_scope.detokenize_event())
     exchange.count("forwarded")
     return web.Response(status=reply.status, body=dumps_compact(payload) + b"\n",
                         headers=downstream_headers(reply.headers, rewritten=True))

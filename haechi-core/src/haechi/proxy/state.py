@@ -15,7 +15,7 @@ from haechi.proxy.headers import upstream_header_names
 from haechi.proxy.metrics import ProxyMetrics
 from haechi.proxy.upstream import UpstreamClient
 
-__all__ = ["PROXY_STATE", "Forwarding", "ProxyState"]
+__all__ = ["PROXY_STATE", "Forwarding", "ProxyState", "detokenizes"]
 
 
 @attrs.frozen
@@ -92,9 +92,12 @@ class ProxyState:
 
     @property
     def detokenizes(self) -> bool:
-        """Request-scoped detokenization is on (it needs response protection)."""
-        return (self.config.token_vault.detokenize_responses
-                and self.config.response_protection.enabled)
+        return detokenizes(self.config)
+
+
+def detokenizes(config: Any) -> bool:
+    """Request-scoped detokenization is on (it needs response protection)."""
+    return config.token_vault.detokenize_responses and config.response_protection.enabled
 
 
 PROXY_STATE = web.AppKey("haechi_proxy_state", ProxyState)

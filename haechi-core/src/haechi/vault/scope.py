@@ -101,9 +101,15 @@ class TokenScope:
     def audit_detokenize(self) -> None:
         """Write the request's ``detokenize`` event: the count of restored tokens and
         ``"<n> tokens not restored"`` (or null), never a value."""
+        self._vault.record_detokenize(*self._counts())
+
+    def detokenize_event(self) -> dict[str, Any]:
+        """The event :meth:`audit_detokenize` writes, for a caller that stores it."""
+        return self._vault.detokenize_event(*self._counts())
+
+    def _counts(self) -> tuple[int, int]:
         with self._lock:
-            restored, failed = len(self._restored), len(self._failed)
-        self._vault.record_detokenize(restored, failed)
+            return len(self._restored), len(self._failed)
 
 
 class StreamingDetokenizer:

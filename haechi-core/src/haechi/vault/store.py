@@ -7,6 +7,11 @@ class with a unique ``NAME`` through ``haechi_register_token_stores`` and implem
 :class:`TokenStore`. Every method must be safe to call from several threads and from
 several processes sharing the same backing store.
 
+A store may also offer ``issue_many(records, *, now) -> list[bool]``: :meth:`TokenStore.issue`
+for each record in turn as one atomic step. The vault uses it to write the tokens of a
+whole protect batch at once (:meth:`haechi.vault.vault.TokenVault.deferred_issues`) and
+falls back to one ``issue`` per record when a store has none.
+
 Timestamps are ISO strings from :func:`haechi.isotime.to_iso`; they all have
 one fixed width, so comparing the strings compares the times.
 """
