@@ -7,6 +7,7 @@ import json
 import signal
 import subprocess
 import sys
+import tempfile
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -31,6 +32,18 @@ def _post(port: int) -> int:
         return response.status
 
 
+def _announced_port(proc: subprocess.Popen) -> int:
+    line = proc.stdout.readline()
+    assert line, proc.stderr.read()[-2000:]
+    return json.loads(line)["port"]
+
+
+def _post_all(port: int) -> None:
+    """REQUESTS chat requests, eight at a time, each on a connection of its own."""
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(lambda _: _post(port), range(REQUESTS))) == [200] * REQUESTS
+
+
 def _children(pid: int) -> list[int]:
     text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
     return [int(child) for child in text.split()]
@@ -40,15 +53,11 @@ def test_two_workers_share_the_port_and_one_audit_chain(tmp_path, stub):
     workdir = make_workdir(tmp_path / "w", stub.url)
     proc = _launch(workdir, 2)
     try:
-        line = proc.stdout.readline()
-        assert line, proc.stderr.read()[-2000:]
-        port = json.loads(line)["port"]
+        port = _announced_port(proc)
         workers = [pid for pid in _children(proc.pid)
                    if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
         assert len(workers) == 2
-        with ThreadPoolExecutor(8) as pool:
-            statuses = list(pool.map(lambda _: _post(port), range(REQUESTS)))
-        assert statuses == [200] * REQUESTS
+        _post_all(port)
     finally:
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=60)
@@ -73,3 +82,38 @@ def test_a_rate_limit_refuses_more_than_one_worker(tmp_path, stub):
     assert proc.returncode != 0
     assert out == ""
     assert "policy.rate is enforced per process" in err
+
+
+def _metric_total(text: str, name: str) -> float:
+    """The sum of every sample of ``name`` (all label sets) in a Prometheus text page."""
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith((f"{name}{{", f"{name} ")))
+
+
+def test_a_metrics_scrape_of_any_worker_counts_the_requests_of_all(tmp_path, stub):
+    """Each request opens its own connection, so the kernel spreads them over both
+    workers; every scrape (also a new connection, so any worker) sees all of them."""
+    metrics_dirs = set(Path(tempfile.gettempdir()).glob("haechi-metrics-*"))
+    workdir = make_workdir(tmp_path / "w", stub.url)
+    proc = _launch(workdir, 2)
+    try:
+        port = _announced_port(proc)
+        # The run's metrics directory exists while it runs, and is removed after it.
+        assert len(set(Path(tempfile.gettempdir()).glob("haechi-metrics-*")) - metrics_dirs) == 1
+        _post_all(port)
+        for _ in range(8):
+            scrape = urllib.request.Request(f"http://127.0.0.1:{port}/__haechi/metrics",
+                                            headers={"Connection": "close"})
+            with urllib.request.urlopen(scrape, timeout=30) as response:
+                text = response.read().decode()
+            assert _metric_total(text, "haechi_requests_total") == REQUESTS
+            assert _metric_total(text, "haechi_request_duration_seconds_count") == REQUESTS
+            # One protect call per request (response protection is off by default).
+            assert _metric_total(text, "haechi_protect_batch_size_sum") == REQUESTS
+            assert RAW_EMAIL not in text
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err[-2000:]
+    assert RAW_EMAIL not in out + err
+    assert set(Path(tempfile.gettempdir()).glob("haechi-metrics-*")) <= metrics_dirs

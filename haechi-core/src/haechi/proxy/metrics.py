@@ -5,16 +5,26 @@ process (tests) never share counters and nothing is registered globally. Label v
 only route ids, decisions and modes, cleaned as the reference does: cut to 64 characters,
 anything outside ``[A-Za-z0-9_.:/-]`` replaced by ``_``. There is never an identity or a
 value label.
+
+Under ``haechi proxy --workers N`` each worker counts in its own process, so the workers
+run in prometheus_client's multiprocess mode: :data:`MULTIPROCESS_DIR_ENV` names a
+directory (made by the parent for that run) where every worker keeps its values in files,
+and a scrape of whichever worker the kernel picks sums them all.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 
-__all__ = ["METRICS_CONTENT_TYPE", "ProxyMetrics", "clean_label"]
+__all__ = ["METRICS_CONTENT_TYPE", "MULTIPROCESS_DIR_ENV", "ProxyMetrics", "clean_label"]
+
+#: prometheus_client's switch to multiprocess mode; read when it is imported.
+MULTIPROCESS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
@@ -83,4 +93,8 @@ class ProxyMetrics:
         child.observe(seconds)
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        if not os.environ.get(MULTIPROCESS_DIR_ENV):
+            return generate_latest(self.registry)
+        registry = CollectorRegistry()  # the sum over every process of the directory
+        MultiProcessCollector(registry)
+        return generate_latest(registry)

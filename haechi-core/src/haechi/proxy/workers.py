@@ -7,10 +7,12 @@ and listens with ``SO_REUSEPORT``; the kernel spreads connections across them. T
 append to the one audit log, which the audit chain's inter-process lock keeps a single
 valid chain, and share the SQLite token vault.
 
-What stays per worker: ``limits.maxInFlight`` (the total is ``N`` times it), the metrics
-of ``/__haechi/metrics`` (a scrape sees one worker's counters) and the in-memory rate
-limiter — so a configured ``policy.rate`` refuses to start with more than one worker
-rather than silently allowing ``N`` times the rate.
+What stays per worker: ``limits.maxInFlight`` (the total is ``N`` times it) and the
+in-memory rate limiter — so a configured ``policy.rate`` refuses to start with more than
+one worker rather than silently allowing ``N`` times the rate. The metrics are shared: the
+workers count in prometheus_client's multiprocess mode, in a directory the parent makes
+for the run and removes after it, so ``/__haechi/metrics`` on any worker shows the sum of
+all of them (:mod:`haechi.proxy.metrics`).
 
 The parent reserves the port, starts the workers, announces the port once all of them
 listen, then waits. SIGINT/SIGTERM to the parent are passed on as one SIGTERM to each
@@ -21,19 +23,23 @@ others (fail closed: no silent restart with a partial pool).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import os
 import queue
+import shutil
 import signal
 import socket
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from multiprocessing.connection import wait
 from typing import Any
 
 from haechi.errors import HaechiError
 from haechi.proxy.app import any_rate, create_app
 from haechi.proxy.bind import ssl_context_for
+from haechi.proxy.metrics import MULTIPROCESS_DIR_ENV
 
 __all__ = ["serve_workers"]
 
@@ -78,9 +84,11 @@ def serve_workers(runtime: Any, config_path: str | None, *, workers: int, host: 
 
     previous = {signum: signal.signal(signum, request_stop)
                 for signum in (signal.SIGINT, signal.SIGTERM)}
+    metrics_dir = tempfile.mkdtemp(prefix="haechi-metrics-")  # mode 0700
     try:
-        for process in processes:
-            process.start()
+        with _metrics_dir_in_environment(metrics_dir):  # the workers inherit it at start
+            for process in processes:
+                process.start()
         _await_ready(processes, ready)
         reservation.close()
         if on_listening is not None:
@@ -89,11 +97,26 @@ def serve_workers(runtime: Any, config_path: str | None, *, workers: int, host: 
     finally:
         reservation.close()
         _stop_all(processes, runtime.config.limits.shutdown_grace_ms / 1000)
+        shutil.rmtree(metrics_dir, ignore_errors=True)
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     if failed is not None:
         raise HaechiError(f"Proxy worker {failed.name} exited with code {failed.exitcode}; "
                           "the other workers were stopped.")
+
+
+@contextlib.contextmanager
+def _metrics_dir_in_environment(path: str) -> Iterator[None]:
+    """This process's environment names ``path`` as the multiprocess metrics directory
+    (and no other: prometheus_client also reads a lower-case variant) for the block."""
+    names = (MULTIPROCESS_DIR_ENV, MULTIPROCESS_DIR_ENV.lower())
+    saved = {name: os.environ.pop(name) for name in names if name in os.environ}
+    os.environ[MULTIPROCESS_DIR_ENV] = path
+    try:
+        yield
+    finally:
+        del os.environ[MULTIPROCESS_DIR_ENV]
+        os.environ.update(saved)
 
 
 def _reserve_port(host: str, port: int) -> socket.socket:
