@@ -192,6 +192,15 @@ async def get(client: UpstreamClient, target: str = "/", *, method: str = "GET",
         return await client.exchange(method, target, [], body, max_bytes=max_bytes)
 
 
+async def first_connection_dropped_and_replaced(scripted: ScriptedUpstream,
+                                                client: UpstreamClient) -> None:
+    """The client closed the first connection, and the next exchange succeeds on a new
+    one (so the dropped connection never went back to the pool)."""
+    await waited(scripted.peers[0].client_gone)
+    assert (await get(client)).body == b"ok"
+    assert scripted.connections_of_requests() == [0, 1]
+
+
 # -- 1. the request as sent, the answer as read -----------------------------------------------
 
 
@@ -342,9 +351,7 @@ def test_head_answer_ends_with_its_head_and_its_connection_is_dropped() -> None:
             reply = await get(client, method="HEAD")
             assert (reply.status, reply.body) == (200, b"")
             assert reply.headers["Content-Length"] == "10"
-            await waited(scripted.peers[0].client_gone)
-            assert (await get(client)).body == b"ok"
-            assert scripted.connections_of_requests() == [0, 1]
+            await first_connection_dropped_and_replaced(scripted, client)
 
     run(scenario())
 
@@ -387,9 +394,7 @@ def test_body_over_the_cap_is_refused_and_its_connection_closed(step: Step) -> N
         async with serving(step) as (scripted, client):
             with pytest.raises(BodyTooLarge):
                 await get(client, max_bytes=CAP)
-            await waited(scripted.peers[0].client_gone)
-            assert (await get(client)).body == b"ok"
-            assert scripted.connections_of_requests() == [0, 1]
+            await first_connection_dropped_and_replaced(scripted, client)
 
     run(scenario())
 
@@ -585,9 +590,7 @@ def test_bytes_sent_on_an_idle_connection_are_never_taken_as_the_next_answer() -
         async with serving(answer_then_stale) as (scripted, client):
             assert (await get(client)).body == b"first"
             release.set()
-            await waited(scripted.peers[0].client_gone)
-            assert (await get(client)).body == b"ok"
-            assert scripted.connections_of_requests() == [0, 1]
+            await first_connection_dropped_and_replaced(scripted, client)
 
     run(scenario())
 
@@ -623,9 +626,7 @@ def test_cancelled_exchange_closes_its_connection(sent_first: bytes) -> None:
             pending.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await pending
-            await waited(scripted.peers[0].client_gone)
-            assert (await get(client)).body == b"ok"
-            assert scripted.connections_of_requests() == [0, 1]
+            await first_connection_dropped_and_replaced(scripted, client)
 
     run(scenario())
 
@@ -636,9 +637,7 @@ def test_deadline_closes_the_connection_as_the_proxy_uses_it() -> None:
             with pytest.raises(TimeoutError):
                 async with asyncio.timeout(0.05):
                     await get(client)
-            await waited(scripted.peers[0].client_gone)
-            assert (await get(client)).body == b"ok"
-            assert scripted.connections_of_requests() == [0, 1]
+            await first_connection_dropped_and_replaced(scripted, client)
 
     run(scenario())
 
