@@ -254,37 +254,42 @@ class TokenVault:
         operation: VaultOperation,
         decision: VaultDecision,
         policy: str,
+        **fields: Any,
+    ) -> None:
+        if self._audit is not None:
+            self._audit(self._event(operation, decision, policy, **fields))
+
+    def _event(
+        self,
+        operation: VaultOperation,
+        decision: VaultDecision,
+        policy: str,
         *,
         token: Any = None,
         token_type: str | None = None,
         reason: str | None = None,
         count: int | None = None,
-    ) -> None:
-        if self._audit is None:
-            return
-        self._audit(
-            vault_event(
-                operation,
-                decision,
-                at=self.clock(),
-                reveal_policy=policy,
-                token=audit_safe_token(token, self.crypto),
-                token_type=token_type,
-                reason=reason,
-                count=count,
-            )
+    ) -> dict[str, Any]:
+        return vault_event(
+            operation,
+            decision,
+            at=self.clock(),
+            reveal_policy=policy,
+            token=audit_safe_token(token, self.crypto),
+            token_type=token_type,
+            reason=reason,
+            count=count,
         )
 
     def detokenize_event(self, restored: int, not_restored: int) -> dict[str, Any]:
         """The audit event of one request's detokenize outcome (counts only), for a
         caller that stores it itself (the proxy, with its batch's group commit)."""
-        return vault_event(
+        return self._event(
             "token-vault:detokenize",
             "detokenize",
-            at=self.clock(),
-            reveal_policy=self.reveal_policy,
-            reason=f"{not_restored} tokens not restored" if not_restored else None,
+            self.reveal_policy,
             count=restored,
+            reason=f"{not_restored} tokens not restored" if not_restored else None,
         )
 
     def record_detokenize(self, restored: int, not_restored: int) -> None:
